@@ -1,0 +1,68 @@
+"""Decoding both texts from one encoder pass.
+
+The encoder runs once; each requested task is decoded by its own decoder. The
+chained (C6) model decodes the verbatim text first and feeds that hypothesis,
+through the verbatim decoder, to its subtitle encoder.
+"""
+
+import torch
+
+from speechbrain_subtitle.lobes.decoders import greedy_search
+
+TASKS = ("verbatim", "subtitle")
+
+
+@torch.no_grad()
+def greedy_decode(model, enc, tasks=TASKS):
+    """Greedy hypotheses (token ids, without task token/eos) for each task.
+
+    Arguments
+    ---------
+    model : speechbrain_subtitle.lobes.model.JointSubtitleModel
+        The model (in eval mode).
+    enc : speechbrain_subtitle.lobes.model.EncoderOutput
+        Output of ``model.encode``.
+    tasks : tuple of str
+        Which texts to write; ``"subtitle"`` is ignored for verbatim-only models.
+
+    Returns
+    -------
+    dict
+        ``task -> list of token-id lists``, one per batch row.
+    """
+    unknown = set(tasks) - set(TASKS)
+    if unknown:
+        raise ValueError(f"Unknown task(s) {sorted(unknown)}; choose from {TASKS}")
+    max_len = model.max_decode_length(enc)
+    hyps = {}
+    need_verbatim = "verbatim" in tasks or ("subtitle" in tasks and model.chained)
+    if need_verbatim:
+        hyps["verbatim"] = greedy_search(
+            model.verbatim_decoder,
+            model.memories("verbatim", enc),
+            model.verbatim_bos_index,
+            model.eos_index,
+            max_len,
+        )
+    if "subtitle" in tasks and model.has_subtitle_branch:
+        subtitle_states = None
+        if model.chained:
+            tokens, lengths = verbatim_inputs(
+                hyps["verbatim"], model.verbatim_bos_index, enc.states.device
+            )
+            subtitle_states = model.chained_subtitle_states(enc, tokens, lengths)
+        hyps["subtitle"] = greedy_search(
+            model.subtitle_decoder,
+            model.memories("subtitle", enc, subtitle_states),
+            model.subtitle_bos_index,
+            model.eos_index,
+            max_len,
+        )
+    return {task: hyps[task] for task in tasks if task in hyps}
+
+
+def verbatim_inputs(hyps, bos_index, device):
+    """Task-prefixed, padded token tensor and lengths from token lists."""
+    rows = [torch.tensor([bos_index] + list(h), dtype=torch.long, device=device) for h in hyps]
+    lengths = torch.tensor([len(r) for r in rows], device=device)
+    return torch.nn.utils.rnn.pad_sequence(rows, batch_first=True), lengths

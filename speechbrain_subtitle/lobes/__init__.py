@@ -1,0 +1,1 @@
+"""Neural network parts (plain ``torch.nn.Module`` classes) wired in YAML."""

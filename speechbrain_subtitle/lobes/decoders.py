@@ -1,0 +1,342 @@
+"""Transformer text decoders that attend one or two encoder outputs.
+
+A block of a :class:`TextDecoder` is self-attention, then one cross-attention
+per source (in the order the sources are given), then a feed-forward module,
+each wrapped as a pre-LayerNorm residual. With one source this is the usual
+Transformer decoder block; with two it is the twin-source block of the
+cascaded models (primary source first, secondary second).
+
+SpeechBrain's beam searchers hand a decoder a single ``enc_states`` tensor. For
+two sources the decoder takes a *packed* tensor made by :func:`pack_memories`:
+both sources padded to a common length, concatenated on the feature axis, plus
+one validity channel per source. Packed tensors can be repeated along the
+batch axis like any encoder output, which is all a searcher does with them.
+"""
+
+import torch
+from speechbrain.lobes.models.transformer.Transformer import (
+    NormalizedEmbedding,
+    PositionalEncoding,
+)
+from speechbrain.nnet.attention import MultiheadAttention, PositionalwiseFeedForward
+from speechbrain.nnet.linear import Linear
+from speechbrain.nnet.normalization import LayerNorm
+
+from speechbrain_subtitle.lobes.encoders import padding_mask
+
+
+def pack_memories(memories):
+    """Packs ``[(states, lengths), ...]`` into one tensor for a searcher.
+
+    Arguments
+    ---------
+    memories : list of (torch.Tensor, torch.Tensor)
+        Each source's states ``(batch, time_k, dim_k)`` and absolute lengths.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(batch, max_time, sum(dim_k) + n_sources)``; the last ``n_sources``
+        channels are 1.0 on valid positions of each source and 0.0 on padding.
+
+    Example
+    -------
+    >>> a = torch.randn(2, 5, 4); b = torch.randn(2, 3, 4)
+    >>> packed = pack_memories([(a, torch.tensor([5, 2])), (b, torch.tensor([3, 3]))])
+    >>> packed.shape
+    torch.Size([2, 5, 10])
+    >>> [(s.shape, l.tolist()) for s, l in unpack_memories(packed, [4, 4])]
+    [(torch.Size([2, 5, 4]), [5, 2]), (torch.Size([2, 5, 4]), [3, 3])]
+    """
+    max_time = max(states.shape[1] for states, _ in memories)
+    parts, flags = [], []
+    for states, lengths in memories:
+        pad = max_time - states.shape[1]
+        parts.append(torch.nn.functional.pad(states, (0, 0, 0, pad)))
+        valid = ~padding_mask(lengths, max_time)
+        flags.append(valid.unsqueeze(-1).to(states.dtype))
+    return torch.cat(parts + flags, dim=-1)
+
+
+def unpack_memories(packed, dims):
+    """Inverse of :func:`pack_memories` (sources come back padded to a common length).
+
+    Arguments
+    ---------
+    packed : torch.Tensor
+        Output of :func:`pack_memories`.
+    dims : list of int
+        Feature size of each source.
+
+    Returns
+    -------
+    list of (torch.Tensor, torch.Tensor)
+        Each source's states and absolute lengths.
+    """
+    n_sources = len(dims)
+    if packed.shape[-1] != sum(dims) + n_sources:
+        raise ValueError(
+            f"Packed memory has {packed.shape[-1]} channels, expected "
+            f"{sum(dims) + n_sources} for sources of sizes {list(dims)}"
+        )
+    out, start = [], 0
+    flags = packed[..., sum(dims) :]
+    for k, dim in enumerate(dims):
+        lengths = (flags[..., k] > 0.5).sum(dim=1)
+        out.append((packed[..., start : start + dim], lengths))
+        start += dim
+    return out
+
+
+class MultiSourceDecoderLayer(torch.nn.Module):
+    """Pre-LN decoder block: self-attention, one cross-attention per source, FFN.
+
+    Arguments
+    ---------
+    d_model : int
+        Model dimension.
+    nhead : int
+        Attention heads.
+    d_ffn : int
+        Feed-forward hidden size.
+    num_sources : int
+        Number of cross-attentions (1 or 2 in the paper's models).
+    dropout : float
+        Dropout on attention weights, FFN and residual branches.
+
+    Example
+    -------
+    >>> layer = MultiSourceDecoderLayer(16, 2, 32, num_sources=2)
+    >>> mem = [(torch.randn(2, 6, 16), None), (torch.randn(2, 9, 16), None)]
+    >>> out, attn = layer(torch.randn(2, 4, 16), mem)
+    >>> out.shape, attn.shape
+    (torch.Size([2, 4, 16]), torch.Size([2, 4, 6]))
+    """
+
+    def __init__(self, d_model, nhead, d_ffn, num_sources=1, dropout=0.1):
+        super().__init__()
+        self.self_attn = MultiheadAttention(nhead=nhead, d_model=d_model, dropout=dropout)
+        self.cross_attns = torch.nn.ModuleList(
+            MultiheadAttention(nhead=nhead, d_model=d_model, dropout=dropout)
+            for _ in range(num_sources)
+        )
+        self.ffn = PositionalwiseFeedForward(
+            d_ffn=d_ffn, input_size=d_model, dropout=dropout, activation=torch.nn.ReLU
+        )
+        self.norms = torch.nn.ModuleList(
+            LayerNorm(d_model, eps=1e-6) for _ in range(num_sources + 2)
+        )
+        self.dropout = torch.nn.Dropout(dropout)
+
+    def forward(self, x, memories, tgt_mask=None, tgt_key_padding_mask=None):
+        """Runs the block.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            Target states ``(batch, length, d_model)``.
+        memories : list of (torch.Tensor, torch.Tensor or None)
+            Each source's states and key-padding mask (True = padded).
+        tgt_mask : torch.Tensor, optional
+            Causal attention mask.
+        tgt_key_padding_mask : torch.Tensor, optional
+            Target key-padding mask.
+
+        Returns
+        -------
+        x : torch.Tensor
+            Updated target states.
+        attn : torch.Tensor
+            Head-averaged weights of the first cross-attention ``(batch, length, time)``.
+        """
+        h = self.norms[0](x)
+        h, _ = self.self_attn(h, h, h, attn_mask=tgt_mask, key_padding_mask=tgt_key_padding_mask)
+        x = x + self.dropout(h)
+        first_attn = None
+        for k, (attn, (memory, memory_mask)) in enumerate(zip(self.cross_attns, memories)):
+            h = self.norms[k + 1](x)
+            h, weights = attn(h, memory, memory, key_padding_mask=memory_mask)
+            x = x + self.dropout(h)
+            if first_attn is None:
+                first_attn = weights
+        return x + self.dropout(self.ffn(self.norms[-1](x))), first_attn
+
+
+class TextDecoder(torch.nn.Module):
+    """Autoregressive Transformer decoder over one or two encoder outputs.
+
+    Arguments
+    ---------
+    vocab_size : int
+        Output vocabulary (the joint SentencePiece vocabulary).
+    d_model : int
+        Model dimension; every source must have this size.
+    nhead : int
+        Attention heads.
+    d_ffn : int
+        Feed-forward hidden size.
+    num_layers : int
+        Number of blocks.
+    num_sources : int
+        Number of encoder outputs each block attends (1 or 2).
+    dropout : float
+        Dropout.
+    max_length : int
+        Longest token sequence the positional encoding supports.
+
+    Example
+    -------
+    >>> dec = TextDecoder(vocab_size=20, d_model=16, nhead=2, d_ffn=32, num_layers=1)
+    >>> tokens = torch.tensor([[3, 5, 6], [3, 7, 0]])
+    >>> memory = torch.randn(2, 8, 16)
+    >>> logits = dec(tokens, [(memory, torch.tensor([8, 5]))])
+    >>> logits.shape
+    torch.Size([2, 3, 20])
+    >>> hidden, _ = dec.decode(tokens, memory, torch.tensor([8, 5]))
+    >>> hidden.shape
+    torch.Size([2, 3, 16])
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        d_model=256,
+        nhead=4,
+        d_ffn=2048,
+        num_layers=6,
+        num_sources=1,
+        dropout=0.1,
+        max_length=2500,
+    ):
+        super().__init__()
+        if num_sources not in (1, 2):
+            raise ValueError(f"num_sources must be 1 or 2, got {num_sources}")
+        self.d_model = d_model
+        self.num_sources = num_sources
+        self.embedding = NormalizedEmbedding(d_model, vocab_size)
+        self.positional_encoding = PositionalEncoding(d_model, max_length)
+        self.layers = torch.nn.ModuleList(
+            MultiSourceDecoderLayer(d_model, nhead, d_ffn, num_sources, dropout)
+            for _ in range(num_layers)
+        )
+        self.norm = LayerNorm(d_model, eps=1e-6)
+        # A SpeechBrain Linear, as the searchers expect for their ``fc`` module.
+        self.fc = Linear(input_size=d_model, n_neurons=vocab_size)
+
+    def hidden_states(self, tokens, memories, token_lengths=None):
+        """Final (normalized) hidden states for teacher-forced ``tokens``.
+
+        Arguments
+        ---------
+        tokens : torch.Tensor
+            ``(batch, length)`` input ids, starting with the task/bos token.
+        memories : list of (torch.Tensor, torch.Tensor)
+            Each source's states ``(batch, time, d_model)`` and absolute lengths.
+        token_lengths : torch.Tensor, optional
+            Absolute token counts; padded positions are then masked as keys.
+
+        Returns
+        -------
+        hidden : torch.Tensor
+            ``(batch, length, d_model)``.
+        attn : torch.Tensor
+            Last block's first cross-attention weights ``(batch, length, time)``.
+        """
+        if len(memories) != self.num_sources:
+            raise ValueError(
+                f"This decoder attends {self.num_sources} source(s), got {len(memories)}"
+            )
+        x = self.embedding(tokens)
+        x = x + self.positional_encoding(x)
+        length = tokens.shape[1]
+        causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).triu(1)
+        tgt_pad = None
+        if token_lengths is not None:
+            tgt_pad = padding_mask(token_lengths, tokens.shape[1])
+        masked = [(m, padding_mask(lens, m.shape[1])) for m, lens in memories]
+        attn = None
+        for layer in self.layers:
+            x, attn = layer(x, masked, tgt_mask=causal, tgt_key_padding_mask=tgt_pad)
+        return self.norm(x), attn
+
+    def forward(self, tokens, memories, token_lengths=None):
+        """Teacher-forced logits ``(batch, length, vocab)``; see :meth:`hidden_states`."""
+        return self.fc(self.hidden_states(tokens, memories, token_lengths)[0])
+
+    def decode(self, tokens, enc_states, enc_lens=None):
+        """One search step, with the signature SpeechBrain's searchers call.
+
+        Arguments
+        ---------
+        tokens : torch.Tensor
+            ``(batch, length)`` tokens decoded so far (starting with bos).
+        enc_states : torch.Tensor
+            For one source, the encoder states; for two, a tensor made by
+            :func:`pack_memories`.
+        enc_lens : torch.Tensor, optional
+            Absolute encoder lengths (one source only; packed tensors carry
+            their own).
+
+        Returns
+        -------
+        hidden : torch.Tensor
+            ``(batch, length, d_model)`` states; the searcher applies ``fc``.
+        attn : torch.Tensor
+            Last block's first cross-attention weights.
+        """
+        if self.num_sources == 1:
+            if enc_lens is None:
+                enc_lens = torch.full(
+                    (enc_states.shape[0],), enc_states.shape[1], device=enc_states.device
+                )
+            memories = [(enc_states, enc_lens.long())]
+        else:
+            memories = unpack_memories(enc_states, [self.d_model] * self.num_sources)
+        return self.hidden_states(tokens, memories)
+
+
+@torch.no_grad()
+def greedy_search(decoder, memories, bos_index, eos_index, max_len):
+    """Batched greedy decoding with a :class:`TextDecoder`.
+
+    Arguments
+    ---------
+    decoder : TextDecoder
+        The decoder to run.
+    memories : list of (torch.Tensor, torch.Tensor)
+        The decoder's sources (states and absolute lengths).
+    bos_index : int
+        First input token (the task token).
+    eos_index : int
+        Token that ends a hypothesis.
+    max_len : int
+        Maximum number of output tokens per hypothesis.
+
+    Returns
+    -------
+    list of list of int
+        One token list per row, without bos/eos.
+
+    Example
+    -------
+    >>> dec = TextDecoder(vocab_size=10, d_model=16, nhead=2, d_ffn=32, num_layers=1)
+    >>> hyps = greedy_search(dec.eval(), [(torch.randn(2, 5, 16), torch.tensor([5, 3]))], 3, 2, 4)
+    >>> len(hyps), all(len(h) <= 4 for h in hyps)
+    (2, True)
+    """
+    batch = memories[0][0].shape[0]
+    device = memories[0][0].device
+    tokens = torch.full((batch, 1), bos_index, dtype=torch.long, device=device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    for _ in range(max_len):
+        hidden, _ = decoder.hidden_states(tokens, memories)
+        step = decoder.fc(hidden[:, -1]).argmax(dim=-1)
+        step = step.masked_fill(finished, eos_index)
+        tokens = torch.cat([tokens, step.unsqueeze(1)], dim=1)
+        finished |= step == eos_index
+        if finished.all():
+            break
+    hyps = []
+    for row in tokens[:, 1:].tolist():
+        hyps.append(row[: row.index(eos_index)] if eos_index in row else row)
+    return hyps

@@ -1,0 +1,265 @@
+"""Acoustic encoders: the verbatim Conformer encoder and the subtitle encoder.
+
+The verbatim encoder turns filterbank features into 40 ms frames (2-D
+convolution front end, 4x time subsampling) and runs a Conformer stack over
+them, exposing the output of one intermediate block for intermediate CTC. The
+subtitle encoder is a small Conformer or Transformer stack that reads either the
+verbatim encoder output (cascaded models) or the verbatim decoder's hidden
+states (chained models). Both reuse SpeechBrain's layers.
+"""
+
+import torch
+from speechbrain.dataio.dataio import length_to_mask
+from speechbrain.lobes.models.convolution import ConvolutionFrontEnd
+from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
+from speechbrain.lobes.models.transformer.Transformer import TransformerEncoder
+from speechbrain.nnet.attention import RelPosEncXL
+from speechbrain.nnet.linear import Linear
+
+
+def padding_mask(lengths, max_len):
+    """Key-padding mask from absolute lengths (True = padded position).
+
+    Arguments
+    ---------
+    lengths : torch.Tensor
+        Absolute lengths, shape ``(batch,)``.
+    max_len : int
+        The padded length.
+
+    Returns
+    -------
+    torch.Tensor
+        Boolean mask of shape ``(batch, max_len)``.
+
+    Example
+    -------
+    >>> padding_mask(torch.tensor([1, 3]), 3)
+    tensor([[False,  True,  True],
+            [False, False, False]])
+    """
+    return ~length_to_mask(lengths, max_len=max_len, device=lengths.device).bool()
+
+
+def relative_to_absolute(rel_lens, max_len):
+    """Converts SpeechBrain relative lengths (in [0, 1]) to integer lengths.
+
+    Arguments
+    ---------
+    rel_lens : torch.Tensor
+        Relative lengths, shape ``(batch,)``.
+    max_len : int
+        The padded length the relative lengths refer to.
+
+    Returns
+    -------
+    torch.Tensor
+        Integer lengths, at least 1.
+
+    Example
+    -------
+    >>> relative_to_absolute(torch.tensor([0.5, 1.0]), 10)
+    tensor([ 5, 10])
+    """
+    return torch.round(rel_lens * max_len).long().clamp(min=1, max=max_len)
+
+
+class VerbatimEncoder(torch.nn.Module):
+    """Convolutional front end + Conformer stack with an intermediate output.
+
+    Arguments
+    ---------
+    input_size : int
+        Number of input features per frame (filterbank channels).
+    d_model : int
+        Model dimension.
+    nhead : int
+        Attention heads.
+    d_ffn : int
+        Hidden size of the feed-forward modules.
+    num_layers : int
+        Number of Conformer blocks.
+    intermediate_layer : int or None
+        1-based index of the block whose output feeds intermediate CTC
+        (``None`` or 0 disables it).
+    kernel_size : int
+        Kernel of the Conformer convolution module.
+    dropout : float
+        Dropout everywhere.
+    frontend_channels : tuple
+        Output channels of the two stride-2 convolution blocks.
+
+    Example
+    -------
+    >>> enc = VerbatimEncoder(80, d_model=32, nhead=2, d_ffn=64, num_layers=2,
+    ...                       intermediate_layer=1, kernel_size=3)
+    >>> out, inter, lens = enc(torch.randn(2, 101, 80), torch.tensor([1.0, 0.5]))
+    >>> out.shape, inter.shape, lens.tolist()
+    (torch.Size([2, 26, 32]), torch.Size([2, 26, 32]), [26, 13])
+    """
+
+    def __init__(
+        self,
+        input_size=80,
+        d_model=256,
+        nhead=4,
+        d_ffn=2048,
+        num_layers=12,
+        intermediate_layer=6,
+        kernel_size=31,
+        dropout=0.1,
+        frontend_channels=(64, 32),
+    ):
+        super().__init__()
+        if intermediate_layer and not 1 <= intermediate_layer <= num_layers:
+            raise ValueError(f"intermediate_layer={intermediate_layer} must lie in 1..{num_layers}")
+        self.intermediate_layer = intermediate_layer or None
+        self.frontend = ConvolutionFrontEnd(
+            input_shape=(None, None, input_size),
+            num_blocks=2,
+            num_layers_per_block=1,
+            out_channels=tuple(frontend_channels),
+            kernel_sizes=(3, 3),
+            strides=(2, 2),
+            residuals=(False, False),
+        )
+        n_freq = -(-input_size // 4)  # two stride-2 convolutions, "same" padding
+        self.input_projection = Linear(input_size=n_freq * frontend_channels[-1], n_neurons=d_model)
+        self.input_dropout = torch.nn.Dropout(dropout)
+        self.positional_encoding = RelPosEncXL(d_model)
+        self.conformer = ConformerEncoder(
+            num_layers=num_layers,
+            d_model=d_model,
+            d_ffn=d_ffn,
+            nhead=nhead,
+            kernel_size=kernel_size,
+            dropout=dropout,
+            causal=False,
+            attention_type="RelPosMHAXL",
+        )
+
+    def forward(self, feats, rel_lens):
+        """Encodes features.
+
+        Arguments
+        ---------
+        feats : torch.Tensor
+            ``(batch, time, input_size)`` normalized features.
+        rel_lens : torch.Tensor
+            Relative lengths ``(batch,)``.
+
+        Returns
+        -------
+        output : torch.Tensor
+            Final encoder states ``(batch, frames, d_model)``, layer-normed.
+        intermediate : torch.Tensor or None
+            States after block ``intermediate_layer``, passed through the same
+            final LayerNorm (as in ESPnet's intermediate CTC).
+        lengths : torch.Tensor
+            Absolute frame counts ``(batch,)``.
+        """
+        x = self.frontend(feats)
+        batch, frames = x.shape[:2]
+        x = self.input_dropout(self.input_projection(x.reshape(batch, frames, -1)))
+        lengths = relative_to_absolute(rel_lens, frames)
+        mask = padding_mask(lengths, frames)
+        pos_embs = self.positional_encoding(x)
+        intermediate = None
+        for index, layer in enumerate(self.conformer.layers, start=1):
+            x, _ = layer(x, src_key_padding_mask=mask, pos_embs=pos_embs)
+            if index == self.intermediate_layer:
+                intermediate = self.conformer.norm(x)
+        return self.conformer.norm(x), intermediate, lengths
+
+
+class SubtitleEncoder(torch.nn.Module):
+    """A few Conformer or Transformer blocks on top of another representation.
+
+    The input keeps its frame rate (no subsampling). Cascaded models (C8, v2)
+    feed it the verbatim encoder output; chained models (C6) feed it the
+    verbatim decoder's hidden states.
+
+    Arguments
+    ---------
+    kind : str
+        ``"conformer"`` (relative positional attention, convolution module)
+        or ``"transformer"`` (pre-LN self-attention blocks).
+    num_layers : int
+        Number of blocks.
+    d_model : int
+        Model dimension (input and output).
+    nhead : int
+        Attention heads.
+    d_ffn : int
+        Feed-forward hidden size.
+    kernel_size : int
+        Conformer convolution kernel (ignored for ``"transformer"``).
+    dropout : float
+        Dropout.
+
+    Example
+    -------
+    >>> enc = SubtitleEncoder("transformer", num_layers=1, d_model=32, nhead=2, d_ffn=64)
+    >>> enc(torch.randn(2, 7, 32), torch.tensor([7, 4])).shape
+    torch.Size([2, 7, 32])
+    """
+
+    def __init__(
+        self,
+        kind="conformer",
+        num_layers=2,
+        d_model=256,
+        nhead=4,
+        d_ffn=2048,
+        kernel_size=31,
+        dropout=0.1,
+    ):
+        super().__init__()
+        self.kind = kind
+        if kind == "conformer":
+            self.positional_encoding = RelPosEncXL(d_model)
+            self.layers = ConformerEncoder(
+                num_layers=num_layers,
+                d_model=d_model,
+                d_ffn=d_ffn,
+                nhead=nhead,
+                kernel_size=kernel_size,
+                dropout=dropout,
+                causal=False,
+                attention_type="RelPosMHAXL",
+            )
+        elif kind == "transformer":
+            self.positional_encoding = None
+            self.layers = TransformerEncoder(
+                num_layers=num_layers,
+                nhead=nhead,
+                d_ffn=d_ffn,
+                d_model=d_model,
+                dropout=dropout,
+                normalize_before=True,
+                causal=False,
+            )
+        else:
+            raise ValueError(f"Unknown subtitle encoder kind {kind!r}")
+
+    def forward(self, x, lengths):
+        """Encodes ``x`` of shape ``(batch, time, d_model)``.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            Input states.
+        lengths : torch.Tensor
+            Absolute lengths ``(batch,)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Encoded states, same shape as ``x``.
+        """
+        mask = padding_mask(lengths, x.shape[1])
+        pos_embs = None
+        if self.positional_encoding is not None:
+            pos_embs = self.positional_encoding(x)
+        out = self.layers(x, src_key_padding_mask=mask, pos_embs=pos_embs)
+        return out[0]

@@ -1,0 +1,135 @@
+"""Train a joint verbatim/subtitle model from manifest CSVs.
+
+Usage (single process)::
+
+    python -m speechbrain_subtitle.train hparams/train_tiny.yaml
+    python -m speechbrain_subtitle.train hparams/train.yaml \\
+        --train_csv=train.csv --valid_csv=valid.csv --test_csvs="[test.csv]" \\
+        [--architecture=hparams/v2.yaml] [--precision=bf16] [--device=cuda:0]
+
+Multi-GPU (SpeechBrain DDP)::
+
+    torchrun --nproc_per_node=4 -m speechbrain_subtitle.train hparams/train.yaml ...
+
+Every SpeechBrain run option works (``--precision``, ``--grad_accumulation_factor``,
+``--ckpt_interval_steps``, ``--distributed_backend``...); other ``--key=value``
+pairs override the yaml.
+"""
+
+import logging
+import os
+import sys
+
+import speechbrain as sb
+from speechbrain.dataio.batch import PaddedBatch
+from speechbrain.utils.distributed import run_on_main
+
+from speechbrain_subtitle.brain import SubtitleBrain
+from speechbrain_subtitle.config import load_hparams
+from speechbrain_subtitle.data import MixedRatioBatchSampler, make_dataset, read_manifest
+from speechbrain_subtitle.tokenizer import load_tokenizer, train_tokenizer
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_tokenizer(hparams, train_rows):
+    """Loads ``tokenizer_file``, training it first (main process only) if missing."""
+    path = hparams["tokenizer_file"]
+
+    def train():
+        if not os.path.isfile(path):
+            texts = [r["verbatim"] for r in train_rows.values()]
+            texts += [r["subtitle"] for r in train_rows.values()]
+            train_tokenizer(
+                texts,
+                path[: -len(".model")] if path.endswith(".model") else path,
+                vocab_size=hparams["vocab_size"],
+                model_type=hparams.get("tokenizer_type", "unigram"),
+            )
+
+    run_on_main(train)
+    tokenizer = load_tokenizer(path)
+    if tokenizer.get_piece_size() > hparams["vocab_size"]:
+        raise ValueError(
+            f"Tokenizer {path} has {tokenizer.get_piece_size()} pieces but the model "
+            f"was built for vocab_size={hparams['vocab_size']}"
+        )
+    return tokenizer
+
+
+def dataset_kwargs(hparams):
+    """Keyword arguments of ``make_dataset`` taken from the hyperparameters."""
+    return {
+        "sample_rate": hparams["sample_rate"],
+        "verbatim_bos_index": hparams["verbatim_bos_index"],
+        "subtitle_bos_index": hparams["subtitle_bos_index"],
+        "eos_index": hparams["eos_index"],
+    }
+
+
+def train_loader_kwargs(hparams, rows):
+    """DataLoader arguments with the mixed-ratio batch sampler."""
+    sampler = MixedRatioBatchSampler.from_rows(
+        rows,
+        batch_size=hparams["batch_size"],
+        verbatim_fraction=hparams["verbatim_fraction"],
+        bucket_batches=hparams["bucket_batches"],
+        seed=hparams["seed"],
+    )
+    return {
+        "batch_sampler": sampler,
+        "collate_fn": PaddedBatch,
+        "num_workers": hparams["num_workers"],
+    }
+
+
+def main(argv=None):
+    """Parses arguments, prepares data and tokenizer, trains and evaluates."""
+    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:] if argv is None else argv)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    hparams = load_hparams(hparams_file, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    check = hparams.get("check_audio", True)
+    rate = hparams["sample_rate"]
+    train_rows = read_manifest(hparams["train_csv"], hparams.get("max_duration"), check, rate)
+    valid_rows = read_manifest(hparams["valid_csv"], None, check, rate)
+    test_sets = {
+        os.path.splitext(os.path.basename(p))[0]: read_manifest(p, None, check, rate)
+        for p in hparams.get("test_csvs") or []
+    }
+    tokenizer = prepare_tokenizer(hparams, train_rows)
+    kwargs = dataset_kwargs(hparams)
+
+    brain = SubtitleBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.tokenizer = tokenizer
+    eval_kwargs = {"batch_size": hparams["valid_batch_size"], "collate_fn": PaddedBatch}
+    brain.fit(
+        hparams["epoch_counter"],
+        make_dataset(train_rows, tokenizer, **kwargs),
+        make_dataset(valid_rows, tokenizer, **kwargs),
+        train_loader_kwargs=train_loader_kwargs(hparams, train_rows),
+        valid_loader_kwargs=eval_kwargs,
+    )
+    for name, rows in test_sets.items():
+        folder = os.path.join(hparams["output_folder"], f"test_{name}")
+        os.makedirs(folder, exist_ok=True)
+        brain.hparams.output_folder = folder
+        brain.evaluate(
+            make_dataset(rows, tokenizer, **kwargs), max_key="ACC", test_loader_kwargs=eval_kwargs
+        )
+    return brain
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()

@@ -1,0 +1,71 @@
+"""Shared fixtures. ``pytest --device=cuda:0`` runs the model tests on a GPU."""
+
+import os
+import pathlib
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+HPARAMS = ROOT / "hparams"
+ARCHITECTURES = ["verbatim_only", "parallel", "c8", "v2", "chained", "shared_task"]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", action="store", default="cpu", help="torch device for model tests")
+
+
+@pytest.fixture(scope="session")
+def device(request):
+    return request.config.getoption("--device")
+
+
+@pytest.fixture(scope="session")
+def tiny_rows():
+    from speechbrain_subtitle.data import read_manifest
+
+    return read_manifest(FIXTURES / "tiny.csv")
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_rows, tmp_path_factory):
+    from speechbrain_subtitle.tokenizer import train_tokenizer
+
+    texts = [r["verbatim"] for r in tiny_rows.values()] + [r["subtitle"] for r in tiny_rows.values()]
+    return train_tokenizer(texts, tmp_path_factory.mktemp("tok") / "tok", vocab_size=64)
+
+
+def tiny_hparams(architecture, **overrides):
+    """The tiny training configuration with another architecture swapped in."""
+    from speechbrain_subtitle.config import load_hparams
+
+    overrides.setdefault("output_folder", "/tmp/unused")
+    return load_hparams(
+        HPARAMS / "train_tiny.yaml", overrides, architecture=HPARAMS / f"{architecture}.yaml"
+    )
+
+
+def make_batch(rows, tokenizer, ids, device="cpu"):
+    """A ``PaddedBatch`` of the given row IDs, as the training loader builds it."""
+    from speechbrain.dataio.batch import PaddedBatch
+
+    from speechbrain_subtitle.data import make_dataset
+
+    subset = {k: rows[k] for k in ids}
+    dataset = make_dataset(subset, tokenizer)
+    return PaddedBatch([dataset[i] for i in range(len(subset))]).to(device)
+
+
+def features(hparams, batch):
+    """Normalized filterbanks of a batch (normalizer in its current mode)."""
+    wavs, lens = batch.sig
+    feats = hparams["compute_features"](wavs)
+    return hparams["normalize"](feats, lens, epoch=0), lens
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
