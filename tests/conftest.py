@@ -34,7 +34,9 @@ def tiny_rows():
 def tiny_tokenizer(tiny_rows, tmp_path_factory):
     from speechbrain_subtitle.tokenizer import train_tokenizer
 
-    texts = [r["verbatim"] for r in tiny_rows.values()] + [r["subtitle"] for r in tiny_rows.values()]
+    texts = [r["verbatim"] for r in tiny_rows.values()] + [
+        r["subtitle"] for r in tiny_rows.values()
+    ]
     return train_tokenizer(texts, tmp_path_factory.mktemp("tok") / "tok", vocab_size=64)
 
 
