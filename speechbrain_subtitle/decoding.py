@@ -7,7 +7,7 @@ through the verbatim decoder, to its subtitle encoder.
 
 import torch
 
-from speechbrain_subtitle.lobes.decoders import greedy_search
+from speechbrain_subtitle.lobes.decoders import greedy_search, task_prefixed
 
 TASKS = ("verbatim", "subtitle")
 
@@ -47,7 +47,7 @@ def greedy_decode(model, enc, tasks=TASKS):
     if "subtitle" in tasks and model.has_subtitle_branch:
         subtitle_states = None
         if model.chained:
-            tokens, lengths = verbatim_inputs(
+            tokens, lengths = task_prefixed(
                 hyps["verbatim"], model.verbatim_bos_index, enc.states.device
             )
             subtitle_states = model.chained_subtitle_states(enc, tokens, lengths)
@@ -59,10 +59,3 @@ def greedy_decode(model, enc, tasks=TASKS):
             max_len,
         )
     return {task: hyps[task] for task in tasks if task in hyps}
-
-
-def verbatim_inputs(hyps, bos_index, device):
-    """Task-prefixed, padded token tensor and lengths from token lists."""
-    rows = [torch.tensor([bos_index] + list(h), dtype=torch.long, device=device) for h in hyps]
-    lengths = torch.tensor([len(r) for r in rows], device=device)
-    return torch.nn.utils.rnn.pad_sequence(rows, batch_first=True), lengths

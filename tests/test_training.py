@@ -126,3 +126,14 @@ def test_bad_manifest_fails_before_training_with_the_row_named(tmp_path):
 def test_unknown_architecture_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         train.main(_argv(tmp_path / "run", f"--architecture={pathlib.Path('nope.yaml')}"))
+
+
+def test_bf16_autocast_training_runs(tmp_path):
+    out = tmp_path / "bf16"
+    train.main(_argv(out, "--precision=bf16", "--number_of_epochs=4", "--test_csvs=[]"))
+    lines = [
+        line for line in (out / "train_log.txt").read_text().splitlines() if "train loss" in line
+    ]
+    losses = [float(line.split("train loss: ")[1].split(" ")[0]) for line in lines]
+    assert len(losses) == 4 and all(loss == loss for loss in losses)  # no NaN
+    assert losses[-1] < losses[0]

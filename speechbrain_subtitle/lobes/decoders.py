@@ -340,3 +340,30 @@ def greedy_search(decoder, memories, bos_index, eos_index, max_len):
     for row in tokens[:, 1:].tolist():
         hyps.append(row[: row.index(eos_index)] if eos_index in row else row)
     return hyps
+
+
+def task_prefixed(hyps, bos_index, device=None):
+    """Padded ``(rows, 1 + max_len)`` tensor of ``[bos] + tokens`` rows, and their lengths.
+
+    Arguments
+    ---------
+    hyps : list of list of int
+        Token lists (without task token).
+    bos_index : int
+        Task token put in front of each row.
+    device : torch.device, optional
+        Where to put the tensors.
+
+    Returns
+    -------
+    tokens, lengths : torch.Tensor, torch.Tensor
+
+    Example
+    -------
+    >>> tokens, lengths = task_prefixed([[7, 8], []], 3)
+    >>> tokens.tolist(), lengths.tolist()
+    ([[3, 7, 8], [3, 0, 0]], [3, 1])
+    """
+    rows = [torch.tensor([bos_index] + list(h), dtype=torch.long, device=device) for h in hyps]
+    lengths = torch.tensor([len(r) for r in rows], device=device)
+    return torch.nn.utils.rnn.pad_sequence(rows, batch_first=True), lengths

@@ -22,7 +22,7 @@ decoders; the task token that starts each sequence tells it what to write.
 
 import torch
 
-from speechbrain_subtitle.lobes.decoders import greedy_search
+from speechbrain_subtitle.lobes.decoders import greedy_search, task_prefixed
 
 SOURCES = ("verbatim", "subtitle")
 SUBTITLE_ENCODER_INPUTS = ("verbatim_encoder", "verbatim_decoder")
@@ -261,9 +261,7 @@ class JointSubtitleModel(torch.nn.Module):
             self.eos_index,
             self.max_decode_length(enc),
         )
-        rows = [torch.tensor([self.verbatim_bos_index] + h, device=enc.states.device) for h in hyps]
-        lengths = torch.tensor([len(r) for r in rows], device=enc.states.device)
-        return _pad_stack(rows), lengths
+        return task_prefixed(hyps, self.verbatim_bos_index, enc.states.device)
 
     # ---------------------------------------------------------------- training
     def forward(
