@@ -5,6 +5,7 @@ Features, normalization and augmentation are computed here; the network is
 :class:`~speechbrain_subtitle.losses.JointSubtitleLoss`, both wired in YAML.
 """
 
+import json
 import logging
 import os
 
@@ -76,6 +77,7 @@ class SubtitleBrain(sb.Brain):
             for name, value in terms.items():
                 self.term_sums[name] = self.term_sums.get(name, 0.0) + float(value)
             self._update_accuracy(predictions, targets)
+            self.test_utterances += len(batch.id)
             if self._decode_this_stage(stage):
                 self._update_error_rates(predictions, batch)
         return loss
@@ -119,6 +121,7 @@ class SubtitleBrain(sb.Brain):
         self.accuracy = {}
         self.error_rates = {}
         self.term_sums = {}
+        self.test_utterances = 0
 
     def _stage_stats(self, stage_loss):
         stats = {"loss": stage_loss}
@@ -159,6 +162,9 @@ class SubtitleBrain(sb.Brain):
                 )
             folder = getattr(self.hparams, "output_folder", None)
             if folder and sb.utils.distributed.if_main_process():
+                summary = dict(stats, utterances=self.test_utterances)
+                with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as f:
+                    json.dump(summary, f, indent=2)
                 for task, metric in self.error_rates.items():
                     with open(os.path.join(folder, f"wer_{task}.txt"), "w", encoding="utf-8") as f:
                         metric.write_stats(f)

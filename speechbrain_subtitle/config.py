@@ -86,6 +86,13 @@ def compose_yaml_text(path, architecture=None):
     return stream.getvalue()
 
 
+def load_overrides(overrides):
+    """Overrides as a dict, from a yaml string (``parse_arguments``), a dict or None."""
+    if isinstance(overrides, str):
+        overrides = _yaml().load(overrides) or {}
+    return dict(overrides or {})
+
+
 def load_hparams(path, overrides=None, architecture=None):
     """Loads ``path`` (with its architecture and bases) and applies ``overrides``.
 
@@ -104,9 +111,7 @@ def load_hparams(path, overrides=None, architecture=None):
     dict
         The loaded hyperparameters (objects instantiated).
     """
-    if isinstance(overrides, str):
-        overrides = _yaml().load(overrides) or {}
-    overrides = dict(overrides or {})
+    overrides = load_overrides(overrides)
     architecture = overrides.pop("architecture", architecture)
     text = compose_yaml_text(path, architecture)
     return load_hyperpyyaml(text, overrides)

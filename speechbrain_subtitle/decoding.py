@@ -1,20 +1,191 @@
 """Decoding both texts from one encoder pass.
 
-The encoder runs once; each requested task is decoded by its own decoder. The
-chained (C6) model decodes the verbatim text first and feeds that hypothesis,
-through the verbatim decoder, to its subtitle encoder.
+The encoder runs once per batch; each requested task is decoded by its own
+decoder, with SpeechBrain's beam searcher (or greedily). The verbatim branch
+joins CTC prefix scores of the verbatim CTC head (weight ``ctc_weight``); the
+subtitle branch joins its own CTC head when the model has one
+(``subtitle_ctc_weight``). The chained (C6) model decodes the verbatim text
+first and feeds that hypothesis, through the verbatim decoder, to its subtitle
+encoder.
 """
 
-import torch
+import dataclasses
 
-from speechbrain_subtitle.lobes.decoders import greedy_search, task_prefixed
+import torch
+from speechbrain.decoders.scorer import CTCScorer, ScorerBuilder
+from speechbrain.decoders.seq2seq import S2STransformerBeamSearcher
+
+from speechbrain_subtitle.lobes.decoders import greedy_search, pack_memories, task_prefixed
 
 TASKS = ("verbatim", "subtitle")
 
 
+@dataclasses.dataclass
+class DecodingOptions:
+    """How to search.
+
+    Arguments
+    ---------
+    beam_size : int
+        Beam width (the authors use 20); 1 or ``greedy=True`` decodes greedily.
+    ctc_weight : float
+        Weight of the CTC prefix score in the verbatim branch (authors: 0.3).
+    subtitle_ctc_weight : float
+        Weight of the subtitle CTC head's prefix score (models with one).
+    max_decode_ratio : float
+        Longest hypothesis as a fraction of the encoder frames.
+    length_normalization : bool
+        Rank finished hypotheses by score per token.
+    greedy : bool
+        Greedy decoding (fast, no CTC).
+    """
+
+    beam_size: int = 10
+    ctc_weight: float = 0.3
+    subtitle_ctc_weight: float = 0.0
+    max_decode_ratio: float = 1.0
+    length_normalization: bool = True
+    greedy: bool = False
+
+    def __post_init__(self):
+        if self.beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+        for name in ("ctc_weight", "subtitle_ctc_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.max_decode_ratio <= 0:
+            raise ValueError("max_decode_ratio must be positive")
+
+
+class SourceSlice(torch.nn.Module):
+    """Applies ``head`` to one source's channels of a packed memory tensor.
+
+    Arguments
+    ---------
+    head : torch.nn.Module
+        A CTC projection.
+    start : int
+        First channel of the source.
+    size : int
+        Channels of the source.
+    """
+
+    def __init__(self, head, start, size):
+        super().__init__()
+        self.head, self.start, self.size = head, start, size
+
+    def forward(self, x):
+        """Projects ``x[..., start:start + size]``."""
+        return self.head(x[..., self.start : self.start + self.size])
+
+
+class SubtitleBeamSearcher(S2STransformerBeamSearcher):
+    """SpeechBrain's Transformer beam search with a safer stopping rule.
+
+    The stock searcher keeps the first ``beam_size`` hypotheses that end and
+    stops as soon as it has them, so short, poor hypotheses that end early can
+    crowd out the best one while it is still being extended (subtitles, whose
+    final full stop makes an early end likely, suffer most). This searcher
+    keeps the best ``beam_size`` finished hypotheses (replacing the worst) and
+    stops only when no live hypothesis scores better than the worst kept one,
+    comparing length-normalized scores when ``length_normalization`` is on.
+    """
+
+    def forward(self, enc_states, wav_len):  # noqa: D102 (same as the parent)
+        self._best_alive = None
+        return super().forward(enc_states, wav_len)
+
+    def search_step(self, alived_hyps, *args, **kwargs):  # noqa: D102
+        out = super().search_step(alived_hyps, *args, **kwargs)
+        alive = out[0]
+        length = max(1, alive.alived_seq.shape[1])
+        best = alive.sequence_scores.view(self.batch_size, self.beam_size).max(dim=-1).values
+        self._best_alive = best / length if self.length_normalization else best
+        return out
+
+    def _update_hyps_and_scores_if_eos_token(self, inp_tokens, alived_hyps, eos_hyps, scores):
+        is_eos = inp_tokens.eq(self.eos_index)
+        for index in torch.nonzero(is_eos, as_tuple=True)[0].tolist():
+            pool = eos_hyps[index // self.beam_size]
+            entry = (
+                alived_hyps.alived_seq[index, :],
+                alived_hyps.alived_log_probs[index, :],
+                scores[index].clone(),
+            )
+            if len(pool) < self.beam_size:
+                pool.append(entry)
+                continue
+            worst = min(range(len(pool)), key=lambda k: float(pool[k][2]))
+            if float(entry[2]) > float(pool[worst][2]):
+                pool[worst] = entry
+        return is_eos
+
+    def _check_full_beams(self, hyps):
+        if any(len(pool) < self.beam_size for pool in hyps):
+            return False
+        if self._best_alive is None:
+            return True
+        worst = torch.tensor([min(float(e[2]) for e in pool) for pool in hyps])
+        return bool((worst.to(self._best_alive.device) >= self._best_alive).all())
+
+
+def _ctc_head(model, task, options):
+    """The CTC head joining ``task``'s search, its source name and weight (or None)."""
+    if task == "verbatim" and options.ctc_weight > 0:
+        return model.ctc_head, "verbatim", options.ctc_weight
+    if (
+        task == "subtitle"
+        and options.subtitle_ctc_weight > 0
+        and model.subtitle_ctc_head is not None
+    ):
+        return model.subtitle_ctc_head, "subtitle", options.subtitle_ctc_weight
+    return None
+
+
+def _search_inputs(model, task, memories):
+    """(enc_states, relative lengths, source names) as the searcher wants them."""
+    sources = model.verbatim_sources if task == "verbatim" else model.subtitle_sources
+    if len(memories) == 1:
+        states, lengths = memories[0]
+        return states, lengths.float() / states.shape[1], sources
+    packed = pack_memories(memories)
+    return packed, memories[0][1].float() / packed.shape[1], sources
+
+
+def beam_search(model, task, memories, options):
+    """Beam search of one task; returns (token lists, scores)."""
+    decoder = model.decoder(task)
+    enc_states, rel_lens, sources = _search_inputs(model, task, memories)
+    scorer = None
+    joined = _ctc_head(model, task, options)
+    if joined is not None:
+        head, source, weight = joined
+        if len(memories) > 1:
+            k = sources.index(source)
+            head = SourceSlice(head, k * decoder.d_model, decoder.d_model)
+            rel_lens = memories[k][1].float() / enc_states.shape[1]
+        elif sources[0] != source:
+            raise ValueError(f"The {task} decoder does not attend the {source} encoder")
+        ctc = CTCScorer(ctc_fc=head, blank_index=model.blank_index, eos_index=model.eos_index)
+        scorer = ScorerBuilder(full_scorers=[ctc], weights={"ctc": weight})
+    searcher = SubtitleBeamSearcher(
+        modules=[decoder, decoder.fc],
+        bos_index=model.bos_index(task),
+        eos_index=model.eos_index,
+        min_decode_ratio=0.0,
+        max_decode_ratio=options.max_decode_ratio,
+        beam_size=options.beam_size,
+        temperature=1.0,
+        length_normalization=options.length_normalization,
+        scorer=scorer,
+    )
+    hyps, _, scores, _ = searcher(enc_states, rel_lens)
+    return [list(map(int, h)) for h in hyps], [float(s) for s in scores]
+
+
 @torch.no_grad()
-def greedy_decode(model, enc, tasks=TASKS):
-    """Greedy hypotheses (token ids, without task token/eos) for each task.
+def decode(model, enc, tasks=TASKS, options=None):
+    """Hypotheses for each task from one encoder output.
 
     Arguments
     ---------
@@ -24,38 +195,45 @@ def greedy_decode(model, enc, tasks=TASKS):
         Output of ``model.encode``.
     tasks : tuple of str
         Which texts to write; ``"subtitle"`` is ignored for verbatim-only models.
+    options : DecodingOptions, optional
+        Search settings (default: ``DecodingOptions()``).
 
     Returns
     -------
     dict
-        ``task -> list of token-id lists``, one per batch row.
+        ``task -> (token lists, scores)``; scores are None when greedy.
     """
+    options = options or DecodingOptions()
     unknown = set(tasks) - set(TASKS)
     if unknown:
         raise ValueError(f"Unknown task(s) {sorted(unknown)}; choose from {TASKS}")
-    max_len = model.max_decode_length(enc)
-    hyps = {}
-    need_verbatim = "verbatim" in tasks or ("subtitle" in tasks and model.chained)
-    if need_verbatim:
-        hyps["verbatim"] = greedy_search(
-            model.verbatim_decoder,
-            model.memories("verbatim", enc),
-            model.verbatim_bos_index,
-            model.eos_index,
-            max_len,
-        )
-    if "subtitle" in tasks and model.has_subtitle_branch:
+    results = {}
+    order = [t for t in TASKS if t in tasks]
+    if "subtitle" in order and model.chained and "verbatim" not in order:
+        order.insert(0, "verbatim")  # the chained subtitle branch reads the verbatim hypothesis
+    for task in order:
+        if task == "subtitle" and not model.has_subtitle_branch:
+            continue
         subtitle_states = None
-        if model.chained:
+        if task == "subtitle" and model.chained:
             tokens, lengths = task_prefixed(
-                hyps["verbatim"], model.verbatim_bos_index, enc.states.device
+                results["verbatim"][0], model.verbatim_bos_index, enc.states.device
             )
             subtitle_states = model.chained_subtitle_states(enc, tokens, lengths)
-        hyps["subtitle"] = greedy_search(
-            model.subtitle_decoder,
-            model.memories("subtitle", enc, subtitle_states),
-            model.subtitle_bos_index,
-            model.eos_index,
-            max_len,
-        )
-    return {task: hyps[task] for task in tasks if task in hyps}
+        memories = model.memories(task, enc, subtitle_states)
+        if options.greedy or options.beam_size == 1 and _ctc_head(model, task, options) is None:
+            max_len = max(1, int(enc.states.shape[1] * options.max_decode_ratio))
+            hyps = greedy_search(
+                model.decoder(task), memories, model.bos_index(task), model.eos_index, max_len
+            )
+            results[task] = (hyps, None)
+        else:
+            results[task] = beam_search(model, task, memories, options)
+    return {task: results[task] for task in tasks if task in results}
+
+
+def greedy_decode(model, enc, tasks=TASKS, max_decode_ratio=None):
+    """Greedy token lists per task (see :func:`decode`)."""
+    ratio = model.max_decode_ratio if max_decode_ratio is None else max_decode_ratio
+    out = decode(model, enc, tasks, DecodingOptions(greedy=True, max_decode_ratio=ratio))
+    return {task: hyps for task, (hyps, _) in out.items()}

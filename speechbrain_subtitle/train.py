@@ -25,7 +25,7 @@ from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_subtitle.brain import SubtitleBrain
-from speechbrain_subtitle.config import load_hparams
+from speechbrain_subtitle.config import compose_yaml_text, load_hparams, load_overrides
 from speechbrain_subtitle.data import MixedRatioBatchSampler, make_dataset, read_manifest
 from speechbrain_subtitle.tokenizer import load_tokenizer, train_tokenizer
 
@@ -83,16 +83,34 @@ def train_loader_kwargs(hparams, rows):
     }
 
 
+def save_composed_hparams(hparams_file, overrides, output_folder):
+    """Creates the experiment folder with a self-contained ``hyperparams.yaml``.
+
+    The yaml written is the composed one (architecture, bases and overrides
+    merged, references resolved), so the experiment can be reloaded or exported
+    without the files it was built from.
+    """
+    import tempfile
+
+    overrides = load_overrides(overrides)
+    architecture = overrides.pop("architecture", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        composed = os.path.join(tmp, os.path.basename(hparams_file))
+        with open(composed, "w", encoding="utf-8") as f:
+            f.write(compose_yaml_text(hparams_file, architecture))
+        sb.create_experiment_directory(
+            experiment_directory=output_folder,
+            hyperparams_to_save=composed,
+            overrides=overrides,
+        )
+
+
 def main(argv=None):
     """Parses arguments, prepares data and tokenizer, trains and evaluates."""
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:] if argv is None else argv)
     sb.utils.distributed.ddp_init_group(run_opts)
     hparams = load_hparams(hparams_file, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
+    save_composed_hparams(hparams_file, overrides, hparams["output_folder"])
     check = hparams.get("check_audio", True)
     rate = hparams["sample_rate"]
     train_rows = read_manifest(hparams["train_csv"], hparams.get("max_duration"), check, rate)

@@ -87,6 +87,8 @@ class JointSubtitleModel(torch.nn.Module):
         Task token that starts subtitle sequences.
     eos_index : int
         End-of-sequence token.
+    blank_index : int
+        CTC blank (must differ from the task tokens and eos for joint decoding).
     max_decode_ratio : float
         Longest hypothesis, as a fraction of the encoder frames, when the
         chained model must decode a verbatim hypothesis itself.
@@ -108,6 +110,7 @@ class JointSubtitleModel(torch.nn.Module):
         verbatim_bos_index=3,
         subtitle_bos_index=4,
         eos_index=2,
+        blank_index=0,
         max_decode_ratio=1.0,
         variant="cascaded",
     ):
@@ -124,6 +127,7 @@ class JointSubtitleModel(torch.nn.Module):
         self.verbatim_bos_index = verbatim_bos_index
         self.subtitle_bos_index = subtitle_bos_index
         self.eos_index = eos_index
+        self.blank_index = blank_index
         self.max_decode_ratio = max_decode_ratio
         self.variant = variant
         self._check_wiring()
@@ -169,6 +173,8 @@ class JointSubtitleModel(torch.nn.Module):
             )
         if self.subtitle_ctc_head is not None and (self.subtitle_encoder is None or self.chained):
             raise ValueError("subtitle_ctc_head needs a subtitle encoder over the verbatim encoder")
+        if self.blank_index in (self.eos_index, self.verbatim_bos_index, self.subtitle_bos_index):
+            raise ValueError("blank_index must differ from eos_index and the task tokens")
         if self.shared_decoder and self.verbatim_bos_index == self.subtitle_bos_index:
             raise ValueError("A shared-task decoder needs distinct task tokens")
 

@@ -1,0 +1,202 @@
+"""The ``speechbrain-subtitle`` command.
+
+Subcommands:
+
+- ``transcribe``: audio files -> verbatim transcript and subtitle text;
+- ``export``: a training output folder -> a Hugging Face model folder;
+- ``push``: an exported folder -> the Hugging Face Hub.
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+EPILOG = "Run 'speechbrain-subtitle COMMAND --help' for the options of each command."
+
+
+def _transcribe(args):
+    import os
+
+    from speechbrain_subtitle.inference import SubtitleASR
+
+    savedir = args.savedir or os.path.join(
+        "pretrained_models", os.path.basename(args.model.rstrip("/"))
+    )
+    asr = SubtitleASR.from_hparams(
+        source=args.model,
+        savedir=savedir,
+        run_opts={"device": args.device, "precision": args.precision},
+    )
+    tasks = tuple(args.tasks.split(","))
+    options = {
+        "beam_size": args.beam_size,
+        "ctc_weight": args.ctc_weight,
+        "greedy": args.greedy or None,
+    }
+    failures = 0
+    for path in args.inputs:
+        try:
+            result = asr.transcribe_file(path, tasks=tasks, **options)
+        except (OSError, ValueError) as err:
+            failures += 1
+            print(f"error: {path}: {err}", file=sys.stderr)
+            continue
+        if args.json:
+            print(
+                json.dumps(
+                    {"file": path, "verbatim": result.verbatim, "subtitle": result.subtitle},
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            print(f"== {path}")
+            if "verbatim" in tasks:
+                print(f"verbatim: {result.verbatim}")
+            if "subtitle" in tasks:
+                print(f"subtitle: {result.subtitle}")
+    return 1 if failures else 0
+
+
+def _export(args):
+    from speechbrain_subtitle.hub import export_model
+
+    out = export_model(
+        args.experiment,
+        args.out,
+        average=args.average,
+        example_wav=args.example_wav,
+        repo_id=args.repo_id,
+        language=args.language,
+        datasets=args.dataset or (),
+        data_note=args.data_note,
+        beam_size=args.beam_size,
+        ctc_weight=args.ctc_weight,
+        force=args.force,
+    )
+    print(f"Exported to {out}")
+    return 0
+
+
+def _push(args):
+    from speechbrain_subtitle.hub import push_folder
+
+    files = push_folder(
+        args.folder,
+        args.repo_id,
+        private=args.private,
+        revision=args.revision,
+        commit_message=args.message,
+        dry_run=args.dry_run,
+    )
+    verb = "Would upload" if args.dry_run else "Uploaded"
+    print(
+        f"{verb} {len(files)} file(s) to {args.repo_id}"
+        + (f"@{args.revision}" if args.revision else "")
+    )
+    for name, size in files:
+        print(f"  {name}  ({size:,} bytes)")
+    return 0
+
+
+def build_parser():
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="speechbrain-subtitle",
+        description="Joint verbatim transcription and subtitling with SpeechBrain.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO level)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "transcribe", help="print the verbatim transcript and the subtitle of audio files"
+    )
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="audio files (any rate/channels soundfile reads)"
+    )
+    p.add_argument("--model", required=True, help="exported model folder or Hugging Face Hub id")
+    p.add_argument(
+        "--savedir", help="where a Hub model is cached (default: pretrained_models/<name>)"
+    )
+    p.add_argument(
+        "--tasks", default="verbatim,subtitle", help="verbatim,subtitle (default) or one of them"
+    )
+    p.add_argument("--beam-size", type=int, help="beam width (default: the model's yaml)")
+    p.add_argument(
+        "--ctc-weight", type=float, help="verbatim CTC prefix-score weight (default: the yaml's)"
+    )
+    p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
+    p.add_argument(
+        "--device", default="cpu", help="torch device, e.g. cpu or cuda:0 (default: cpu)"
+    )
+    p.add_argument(
+        "--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="inference precision"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per file instead of text")
+    p.set_defaults(func=_transcribe)
+
+    p = sub.add_parser(
+        "export", help="turn a training output folder into a Hugging Face model folder"
+    )
+    p.add_argument(
+        "--experiment", required=True, help="training output_folder (holds hyperparams.yaml, save/)"
+    )
+    p.add_argument("--out", required=True, help="folder to create (must not exist unless --force)")
+    p.add_argument(
+        "--average", type=int, default=1, help="average the N best checkpoints (default: 1)"
+    )
+    p.add_argument(
+        "--example-wav", help="audio for example.wav (default: the first test utterance)"
+    )
+    p.add_argument(
+        "--repo-id",
+        default="your-org/speechbrain-subtitle-model",
+        help="Hub id shown in the model card",
+    )
+    p.add_argument(
+        "--language", default="nl", help="language code for the model card (default: nl)"
+    )
+    p.add_argument(
+        "--dataset", action="append", help="dataset name for the model card (repeatable)"
+    )
+    p.add_argument(
+        "--data-note", default="", help="a sentence about the training data for the model card"
+    )
+    p.add_argument(
+        "--beam-size", type=int, default=10, help="default beam width written to the yaml"
+    )
+    p.add_argument(
+        "--ctc-weight", type=float, default=0.3, help="default verbatim CTC weight for decoding"
+    )
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("push", help="upload an exported folder to the Hugging Face Hub")
+    p.add_argument("folder", help="folder made by 'export'")
+    p.add_argument("--repo-id", required=True, help="org/name on the Hub (created if missing)")
+    p.add_argument("--private", action="store_true", help="create the repository as private")
+    p.add_argument("--revision", help="branch to push to (created if missing)")
+    p.add_argument("--message", help="commit message")
+    p.add_argument(
+        "--dry-run", action="store_true", help="list what would be uploaded, upload nothing"
+    )
+    p.set_defaults(func=_push)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``speechbrain-subtitle`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    try:
+        return args.func(args)
+    except (FileExistsError, FileNotFoundError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,489 @@
+"""Exporting a trained model as a Hugging Face model repository, and pushing it.
+
+An exported folder holds everything ``SubtitleASR.from_hparams`` needs and
+nothing from training: ``hyperparams.yaml`` (the architecture and inference
+settings, no training parts, no Hub ids), ``asr.ckpt`` (weights, optionally
+the average of the best checkpoints), ``normalizer.ckpt``, ``tokenizer.ckpt``,
+``config.json``, ``example.wav`` and a ``README.md`` model card whose YAML
+header the Hub reads.
+"""
+
+import io
+import json
+import logging
+import os
+import pathlib
+import shutil
+import string
+import tempfile
+
+import ruamel.yaml
+import soundfile as sf
+import torch
+
+from speechbrain_subtitle import __version__
+from speechbrain_subtitle.config import compose_yaml_text
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
+MODEL_CARD_TEMPLATE = PACKAGE_ROOT / "model_cards" / "subtitle_asr.md"
+REQUIRED_FILES = ("hyperparams.yaml", "asr.ckpt", "normalizer.ckpt", "tokenizer.ckpt")
+# Keys of an architecture file that only matter for training.
+TRAINING_ONLY_KEYS = ("loss", "modules")
+
+INFERENCE_YAML = """
+# ---------------------------------------------------------------- inference
+# Search defaults (override per call: asr.transcribe_file(path, beam_size=...))
+beam_size: {beam_size}
+decoding_ctc_weight: {ctc_weight}
+decoding_subtitle_ctc_weight: {subtitle_ctc_weight}
+greedy: False
+
+tokenizer: !new:sentencepiece.SentencePieceProcessor
+
+modules:
+    model: !ref <model>
+    normalize: !ref <normalize>
+
+pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
+    loadables:
+        asr: !ref <model>
+        normalizer: !ref <normalize>
+        tokenizer: !ref <tokenizer>
+    custom_hooks:
+        asr: !name:speechbrain_subtitle.hub.load_state_strict
+"""
+
+
+class ModelLoadError(ValueError):
+    """A checkpoint does not fit the model its yaml builds."""
+
+
+class ExportError(RuntimeError):
+    """The experiment folder cannot be exported."""
+
+
+def load_state_strict(module, path):
+    """Loads ``path`` into ``module``, refusing any key or shape mismatch.
+
+    SpeechBrain's default transfer only logs mismatches and keeps random
+    weights; this names the missing and unexpected keys and raises instead.
+
+    Arguments
+    ---------
+    module : torch.nn.Module
+        The model built from the yaml.
+    path : str or pathlib.Path
+        A state-dict checkpoint.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong_shape = sorted(
+        k for k in set(state) & set(expected) if tuple(state[k].shape) != tuple(expected[k].shape)
+    )
+    if missing or unexpected or wrong_shape:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected)):
+            if keys:
+                parts.append(
+                    f"{len(keys)} {label} key(s): {', '.join(keys[:8])}"
+                    + (" ..." if len(keys) > 8 else "")
+                )
+        if wrong_shape:
+            shapes = [
+                f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}"
+                for k in wrong_shape[:8]
+            ]
+            parts.append(f"{len(wrong_shape)} shape mismatch(es): {'; '.join(shapes)}")
+        raise ModelLoadError(
+            f"Checkpoint {path} does not match the model built by hyperparams.yaml "
+            f"({'; '.join(parts)}). Was it exported with a different architecture or size?"
+        )
+    module.load_state_dict(state, strict=True)
+
+
+# --------------------------------------------------------------------- export
+def _yaml():
+    y = ruamel.yaml.YAML()
+    y.width = 4096
+    return y
+
+
+def _is_plain(node):
+    """Scalars and untagged lists of scalars (sizes, weights, names)."""
+    if isinstance(node, (bool, int, float, str)) or node is None:
+        return not hasattr(node, "tag") or not getattr(node.tag, "value", None)
+    if isinstance(node, list) and not getattr(getattr(node, "tag", None), "value", None):
+        return all(_is_plain(item) for item in node)
+    return False
+
+
+def _architecture_file(exp_doc):
+    recorded = exp_doc.get("architecture_file")
+    if recorded is None:
+        raise ExportError("The experiment's hyperparams.yaml names no architecture_file")
+    path = pathlib.Path(str(recorded))
+    if path.is_file():
+        return path
+    fallback = PACKAGE_ROOT / "hparams" / path.name
+    if fallback.is_file():
+        return fallback
+    raise ExportError(f"Architecture file {path} not found (nor {fallback})")
+
+
+def inference_yaml_text(exp_doc, beam_size=10, ctc_weight=0.3, subtitle_ctc_weight=0.0):
+    """The exported ``hyperparams.yaml``: architecture with the trained sizes, plus inference.
+
+    Scalar settings (sizes, token ids, weights) are taken from the experiment;
+    the objects come from the architecture file, so references stay readable.
+    """
+    arch_doc = _yaml().load(compose_yaml_text(_architecture_file(exp_doc)))
+    for key in list(arch_doc):
+        if key in TRAINING_ONLY_KEYS:
+            del arch_doc[key]
+        elif key in exp_doc and _is_plain(arch_doc[key]) and _is_plain(exp_doc[key]):
+            arch_doc[key] = exp_doc[key]
+    stream = io.StringIO()
+    stream.write(f"# Exported by speechbrain-subtitle {__version__}; load with\n")
+    stream.write(
+        "# speechbrain_subtitle.inference.SubtitleASR.from_hparams(source=<this folder>)\n"
+    )
+    _yaml().dump(arch_doc, stream)
+    stream.write(
+        INFERENCE_YAML.format(
+            beam_size=beam_size, ctc_weight=ctc_weight, subtitle_ctc_weight=subtitle_ctc_weight
+        )
+    )
+    return stream.getvalue()
+
+
+def _in_experiment(exp_doc, key, experiment, default):
+    """A path the training yaml recorded, rebased onto ``experiment`` when it lay inside
+    the training output folder (so a moved or copied experiment still exports itself)."""
+    recorded = exp_doc.get(key)
+    if recorded is None:
+        return experiment / default
+    recorded = pathlib.Path(str(recorded))
+    output = pathlib.Path(str(exp_doc.get("output_folder", "")))
+    try:
+        return experiment / recorded.relative_to(output)
+    except ValueError:
+        return recorded
+
+
+def _best_checkpoints(save_folder, count):
+    from speechbrain.utils.checkpoints import Checkpointer
+
+    checkpointer = Checkpointer(save_folder)
+    ckpts = checkpointer.find_checkpoints(max_key="ACC", max_num_checkpoints=count)
+    if not ckpts:
+        ckpts = checkpointer.find_checkpoints(max_num_checkpoints=1)
+    if not ckpts:
+        raise ExportError(f"No checkpoint found in {save_folder}")
+    return ckpts
+
+
+def _model_state(ckpts):
+    from speechbrain.utils.checkpoints import average_checkpoints
+
+    if len(ckpts) == 1:
+        return torch.load(ckpts[0].paramfiles["model"], map_location="cpu", weights_only=True)
+    return average_checkpoints(ckpts, recoverable_name="model")
+
+
+def _test_metrics(experiment):
+    metrics = {}
+    for path in sorted(experiment.glob("test_*/metrics.json")):
+        metrics[path.parent.name[len("test_") :]] = json.loads(path.read_text())
+    return metrics
+
+
+def _write_example(exp_doc, example_wav, out):
+    """Copies ``example_wav`` (or the first test utterance) as 16 kHz ``example.wav``."""
+    from speechbrain_subtitle.data import read_audio, read_manifest
+    from speechbrain_subtitle.inference import load_audio_file
+
+    rate = int(exp_doc.get("sample_rate", 16000))
+    if example_wav is not None:
+        wav = load_audio_file(str(example_wav), rate)
+    else:
+        tests = list(exp_doc.get("test_csvs") or []) or [exp_doc.get("valid_csv")]
+        rows = read_manifest(str(tests[0]), check_audio=False, sample_rate=rate)
+        row = next(iter(rows.values()))
+        wav = read_audio(row["wav"], row["start"], row["stop"], rate)
+    sf.write(str(out), wav.numpy(), rate, subtype="PCM_16")
+
+
+def _results_table(metrics):
+    if not metrics:
+        return "No test results were recorded with this export."
+    lines = ["| test set | utterances | verbatim WER (%) | subtitle WER (%) |", "|---|---|---|---|"]
+    for name, m in metrics.items():
+        cells = [name, m.get("utterances", "-")]
+        cells += [
+            "-" if m.get(k) is None else f"{m[k]:.2f}" for k in ("WER_verbatim", "WER_subtitle")
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def model_card_metadata(repo_id, language, datasets, variant, metrics):
+    """The YAML header the Hub reads (tags, licence, model-index with test results)."""
+    results = []
+    for name, m in metrics.items():
+        for task in ("verbatim", "subtitle"):
+            value = m.get(f"WER_{task}")
+            if value is None:
+                continue
+            results.append(
+                {
+                    "task": {
+                        "type": "automatic-speech-recognition",
+                        "name": f"{task.capitalize()} transcription",
+                    },
+                    "dataset": {"type": name, "name": name},
+                    "metrics": [
+                        {"type": "wer", "value": round(float(value), 2), "name": f"{task} WER"}
+                    ],
+                }
+            )
+    meta = {
+        "language": [language],
+        "license": "apache-2.0",
+        "library_name": "speechbrain",
+        "pipeline_tag": "automatic-speech-recognition",
+        "tags": [
+            "speechbrain",
+            "automatic-speech-recognition",
+            "subtitling",
+            "speechbrain-subtitle",
+            variant,
+        ],
+        "datasets": list(datasets),
+        "metrics": ["wer"],
+    }
+    if results:
+        meta["model-index"] = [{"name": repo_id.split("/")[-1], "results": results}]
+    stream = io.StringIO()
+    dumper = ruamel.yaml.YAML(typ="safe", pure=True)
+    dumper.default_flow_style = False
+    dumper.dump(meta, stream)
+    return stream.getvalue()
+
+
+def render_model_card(template, **fields):
+    """Fills the ``$placeholders`` of a model card template."""
+    text = pathlib.Path(template).read_text(encoding="utf-8")
+    return string.Template(text).substitute(**fields)
+
+
+def export_model(
+    experiment,
+    out,
+    average=1,
+    example_wav=None,
+    repo_id="your-org/speechbrain-subtitle-model",
+    language="nl",
+    datasets=(),
+    data_note="",
+    beam_size=10,
+    ctc_weight=0.3,
+    subtitle_ctc_weight=0.0,
+    force=False,
+    template=MODEL_CARD_TEMPLATE,
+):
+    """Builds a Hub-ready model folder from a training output folder.
+
+    Arguments
+    ---------
+    experiment : str or pathlib.Path
+        The training ``output_folder`` (holds ``hyperparams.yaml`` and ``save/``).
+    out : str or pathlib.Path
+        Folder to create.
+    average : int
+        Average the weights of this many best checkpoints (by validation accuracy).
+    example_wav : str, optional
+        Audio for ``example.wav`` (default: the first test utterance).
+    repo_id : str
+        Hub id written into the model card's usage snippet.
+    language : str
+        ISO code for the model card.
+    datasets : list of str
+        Dataset names for the model card.
+    data_note : str
+        A sentence about the data (e.g. that it is synthetic speech).
+    beam_size, ctc_weight, subtitle_ctc_weight : int, float, float
+        Default search settings written into ``hyperparams.yaml``.
+    force : bool
+        Replace ``out`` if it exists (otherwise an existing folder is an error).
+    template : str or pathlib.Path
+        The model card template.
+
+    Returns
+    -------
+    pathlib.Path
+        The created folder.
+    """
+    experiment, out = pathlib.Path(experiment), pathlib.Path(out)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; pass force=True (--force) to replace it")
+    hp_file = experiment / "hyperparams.yaml"
+    if not hp_file.is_file():
+        raise ExportError(f"{experiment} is not a training output folder (no hyperparams.yaml)")
+    exp_doc = _yaml().load(hp_file.read_text(encoding="utf-8"))
+    save_folder = _in_experiment(exp_doc, "save_folder", experiment, "save")
+    tokenizer = _in_experiment(exp_doc, "tokenizer_file", experiment, "save/tokenizer.model")
+    if not tokenizer.is_file():
+        raise ExportError(f"Tokenizer not found: {tokenizer}")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        ckpts = _best_checkpoints(save_folder, max(1, average))
+        (tmp / "hyperparams.yaml").write_text(
+            inference_yaml_text(exp_doc, beam_size, ctc_weight, subtitle_ctc_weight),
+            encoding="utf-8",
+        )
+        torch.save(_model_state(ckpts), tmp / "asr.ckpt")
+        shutil.copyfile(ckpts[0].paramfiles["normalize"], tmp / "normalizer.ckpt")
+        shutil.copyfile(tokenizer, tmp / "tokenizer.ckpt")
+        _write_example(exp_doc, example_wav, tmp / "example.wav")
+
+        # Load the folder as a user would: this also checks the weights strictly.
+        from speechbrain_subtitle.inference import SubtitleASR
+
+        asr = SubtitleASR.from_hparams(
+            source=str(tmp), savedir=str(tmp), run_opts={"device": "cpu"}
+        )
+        example = asr.transcribe_file(str(tmp / "example.wav"))
+        model = asr.model
+        parameters = sum(p.numel() for p in model.parameters())
+        metrics = _test_metrics(experiment)
+        config = {
+            "speechbrain_interface": "SubtitleASR",
+            "interface_module": "speechbrain_subtitle.inference",
+            "library": "speechbrain-subtitle",
+            "library_version": __version__,
+            "variant": model.variant,
+            "parameters": parameters,
+            "sample_rate": asr.sample_rate,
+            "vocab_size": asr.tokenizer.get_piece_size(),
+            "averaged_checkpoints": len(ckpts),
+            "test_results": metrics,
+        }
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        card = render_model_card(
+            template,
+            metadata=model_card_metadata(repo_id, language, datasets, model.variant, metrics),
+            title=repo_id.split("/")[-1],
+            variant=model.variant,
+            parameters=f"{parameters / 1e6:.1f}M"
+            if parameters >= 1e5
+            else f"{parameters / 1e3:.0f}k",
+            language=language,
+            datasets_text=", ".join(datasets) or "see the training recipe",
+            sample_rate=asr.sample_rate,
+            data_note=data_note,
+            repo_id=repo_id,
+            short_name=repo_id.split("/")[-1],
+            example_verbatim=example.verbatim,
+            example_subtitle=example.subtitle,
+            beam_size=beam_size,
+            ctc_weight=ctc_weight,
+            results_table=_results_table(metrics),
+            averaged=f" (average of the {len(ckpts)} best checkpoints)" if len(ckpts) > 1 else "",
+        )
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        del asr
+        for name in os.listdir(tmp):  # from_hparams may leave links to itself
+            if os.path.islink(tmp / name):
+                os.unlink(tmp / name)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("Exported %s to %s", experiment, out)
+    return out
+
+
+# ----------------------------------------------------------------------- push
+def list_upload(folder):
+    """``[(relative path, size in bytes), ...]`` of the files a push uploads."""
+    folder = pathlib.Path(folder)
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} is not an exported model folder (missing {', '.join(missing)})"
+        )
+    files = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not any(
+            part.startswith(".") for part in path.relative_to(folder).parts
+        ):
+            files.append((str(path.relative_to(folder)), path.stat().st_size))
+    return files
+
+
+def push_folder(
+    folder,
+    repo_id,
+    private=False,
+    revision=None,
+    token=None,
+    commit_message=None,
+    dry_run=False,
+    api=None,
+):
+    """Uploads an exported folder to the Hugging Face Hub.
+
+    Arguments
+    ---------
+    folder : str or pathlib.Path
+        Made by :func:`export_model`.
+    repo_id : str
+        ``org/name`` on the Hub (created if missing).
+    private : bool
+        Create the repository as private.
+    revision : str, optional
+        Branch to push to (created if missing).
+    token : str, optional
+        Hub token (default: ``HF_TOKEN`` or the cached login).
+    commit_message : str, optional
+        Commit message.
+    dry_run : bool
+        Only list what would be uploaded.
+    api : huggingface_hub.HfApi, optional
+        Client to use (tests pass a stand-in).
+
+    Returns
+    -------
+    list
+        The files (relative path, size) uploaded or that would be.
+    """
+    if "/" not in repo_id:
+        raise ValueError(f"repo_id must look like 'org/name', got {repo_id!r}")
+    files = list_upload(folder)
+    if dry_run:
+        return files
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, repo_type="model", exist_ok=True)
+    if revision:
+        api.create_branch(repo_id, branch=revision, repo_type="model", exist_ok=True)
+    api.upload_folder(
+        repo_id=repo_id,
+        folder_path=str(folder),
+        repo_type="model",
+        revision=revision,
+        commit_message=commit_message or f"Upload speechbrain-subtitle model ({__version__})",
+        ignore_patterns=[".*"],
+    )
+    return files

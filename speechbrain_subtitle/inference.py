@@ -1,0 +1,234 @@
+"""Pretrained interface: load a trained model and get both texts.
+
+Example
+-------
+::
+
+    from speechbrain_subtitle.inference import SubtitleASR
+
+    asr = SubtitleASR.from_hparams(source="path/or/hub-id", savedir="pretrained_models/x")
+    result = asr.transcribe_file("speech.wav")
+    print(result.verbatim)
+    print(result.subtitle)
+"""
+
+import dataclasses
+import os
+
+import soundfile as sf
+import torch
+import torchaudio
+from speechbrain.inference.interfaces import Pretrained
+
+from speechbrain_subtitle.decoding import TASKS, DecodingOptions, decode
+from speechbrain_subtitle.tokenizer import ids_to_text
+
+#: yaml keys of the search settings that differ from the option names (the
+#: architecture's ``ctc_weight`` is the training loss weight).
+YAML_KEYS = {
+    "ctc_weight": "decoding_ctc_weight",
+    "subtitle_ctc_weight": "decoding_subtitle_ctc_weight",
+}
+
+#: Peak amplitude below which an input counts as silence (about -80 dBFS).
+SILENCE_PEAK = 1e-4
+
+
+@dataclasses.dataclass
+class SubtitleResult:
+    """Both texts of one utterance.
+
+    Attributes
+    ----------
+    verbatim : str
+        The verbatim transcript ("" when not requested or silent).
+    subtitle : str
+        The subtitle ("" when not requested, silent, or a verbatim-only model).
+    verbatim_tokens, subtitle_tokens : list of int
+        Token ids of each hypothesis.
+    verbatim_score, subtitle_score : float or None
+        Beam search scores (length-normalized log-probabilities; None when
+        greedy or not decoded).
+    """
+
+    verbatim: str = ""
+    subtitle: str = ""
+    verbatim_tokens: list = dataclasses.field(default_factory=list)
+    subtitle_tokens: list = dataclasses.field(default_factory=list)
+    verbatim_score: float = None
+    subtitle_score: float = None
+
+
+def load_audio_file(path, sample_rate=16000):
+    """Reads any file soundfile can read, downmixed to mono and resampled.
+
+    Arguments
+    ---------
+    path : str
+        Audio file (wav, flac, ogg, mp3 where libsndfile supports it...).
+    sample_rate : int
+        Rate to resample to.
+
+    Returns
+    -------
+    torch.Tensor
+        1-D float32 waveform.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Audio file not found: {path}")
+    try:
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as err:  # soundfile raises several types for bad files
+        raise ValueError(f"{path} is not a readable audio file ({err})") from None
+    if data.shape[0] == 0:
+        raise ValueError(f"{path} holds no audio samples")
+    wav = torch.from_numpy(data).mean(dim=1)
+    if rate != sample_rate:
+        wav = torchaudio.functional.resample(wav, rate, sample_rate)
+    return wav
+
+
+def _peak(wav):
+    return float(wav.abs().max()) if wav.numel() else 0.0
+
+
+class SubtitleASR(Pretrained):
+    """Writes a verbatim transcript and a subtitle from one encoder pass.
+
+    Load with :meth:`from_hparams` from a folder made by
+    ``speechbrain-subtitle export`` or its Hugging Face Hub copy. Search
+    settings come from the model's ``hyperparams.yaml`` (``beam_size``,
+    ``decoding_ctc_weight``, ``decoding_subtitle_ctc_weight``,
+    ``max_decode_ratio``, ``greedy``) and can be overridden per call.
+    """
+
+    HPARAMS_NEEDED = ["tokenizer", "compute_features"]
+    MODULES_NEEDED = ["model", "normalize"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tokenizer = self.hparams.tokenizer
+        self.sample_rate = getattr(self.hparams, "sample_rate", 16000)
+
+    @property
+    def model(self):
+        """The :class:`~speechbrain_subtitle.lobes.model.JointSubtitleModel`."""
+        return self.mods.model
+
+    def decoding_options(self, **overrides):
+        """The yaml's search settings with ``overrides`` applied."""
+        fields = {f.name for f in dataclasses.fields(DecodingOptions)}
+        unknown = set(overrides) - fields
+        if unknown:
+            raise TypeError(
+                f"Unknown decoding option(s) {sorted(unknown)}; known: {sorted(fields)}"
+            )
+        values = {}
+        for name in fields:
+            key = YAML_KEYS.get(name, name)
+            if hasattr(self.hparams, key):
+                values[name] = getattr(self.hparams, key)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return DecodingOptions(**values)
+
+    def load_audio(self, path, savedir=None):
+        """Reads ``path`` as mono audio at the model's sample rate."""
+        return load_audio_file(str(path), self.sample_rate)
+
+    def encode_batch(self, wavs, wav_lens=None):
+        """Runs features, normalization and the shared encoder once.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``(batch, samples)`` waveforms at the model's sample rate.
+        wav_lens : torch.Tensor, optional
+            Relative lengths (default: all 1.0).
+
+        Returns
+        -------
+        speechbrain_subtitle.lobes.model.EncoderOutput
+        """
+        wavs, wav_lens = self._batch(wavs, wav_lens)
+        with torch.no_grad(), self.inference_ctx:
+            feats = self.hparams.compute_features(wavs)
+            feats = self.mods.normalize(feats, wav_lens)
+            return self.model.encode(feats, wav_lens)
+
+    def _batch(self, wavs, wav_lens):
+        if wavs.dim() == 1:
+            wavs = wavs.unsqueeze(0)
+        if wavs.dim() != 2:
+            raise ValueError(f"wavs must be (batch, samples), got shape {tuple(wavs.shape)}")
+        if wav_lens is None:
+            wav_lens = torch.ones(wavs.shape[0])
+        return wavs.float().to(self.device), wav_lens.float().to(self.device)
+
+    def transcribe_batch(self, wavs, wav_lens=None, tasks=TASKS, **options):
+        """Both texts (or only ``tasks``) for each row of a batch.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``(batch, samples)`` at the model's sample rate (mono).
+        wav_lens : torch.Tensor, optional
+            Relative lengths in [0, 1].
+        tasks : tuple of str
+            ``("verbatim", "subtitle")`` or one of them; the other branch's
+            decoder is then skipped.
+        **options
+            Overrides of :class:`~speechbrain_subtitle.decoding.DecodingOptions`
+            (``beam_size``, ``ctc_weight``, ``greedy``...).
+
+        Returns
+        -------
+        list of SubtitleResult
+            One per row; rows that are silent (peak below ``SILENCE_PEAK``) get
+            empty texts without being decoded.
+        """
+        if isinstance(tasks, str):
+            tasks = (tasks,)
+        search = self.decoding_options(**options)
+        wavs, wav_lens = self._batch(wavs, wav_lens)
+        results = [SubtitleResult() for _ in range(wavs.shape[0])]
+        samples = torch.round(wav_lens * wavs.shape[1]).long()
+        voiced = [i for i in range(wavs.shape[0]) if _peak(wavs[i, : samples[i]]) >= SILENCE_PEAK]
+        if not voiced:
+            return results
+        rows = torch.tensor(voiced, device=wavs.device)
+        sub_wavs, sub_lens = wavs[rows], wav_lens[rows]
+        sub_wavs = sub_wavs[:, : int(samples[rows].max())]
+        sub_lens = samples[rows].float() / sub_wavs.shape[1]
+        enc = self.encode_batch(sub_wavs, sub_lens)
+        with torch.no_grad(), self.inference_ctx:
+            hyps = decode(self.model, enc, tasks, search)
+        for task, (token_lists, scores) in hyps.items():
+            for k, row in enumerate(voiced):
+                result = results[row]
+                setattr(result, task, ids_to_text(self.tokenizer, token_lists[k]))
+                setattr(result, f"{task}_tokens", token_lists[k])
+                setattr(result, f"{task}_score", None if scores is None else scores[k])
+        return results
+
+    def transcribe_file(self, path, tasks=TASKS, **options):
+        """Both texts of one audio file (any rate or channel count).
+
+        Arguments
+        ---------
+        path : str
+            Audio file.
+        tasks : tuple of str
+            Which texts to write.
+        **options
+            Decoding overrides (see :meth:`transcribe_batch`).
+
+        Returns
+        -------
+        SubtitleResult
+        """
+        wav = self.load_audio(path)
+        return self.transcribe_batch(wav.unsqueeze(0), torch.ones(1), tasks, **options)[0]
+
+    def forward(self, wavs, wav_lens=None):
+        """Same as :meth:`transcribe_batch` with the yaml's settings."""
+        return self.transcribe_batch(wavs, wav_lens)
