@@ -56,6 +56,7 @@ class SubtitleBrain(sb.Brain):
     """
 
     tokenizer = None
+    results_folder = None  # where test metrics go (default: hparams.output_folder)
 
     def compute_forward(self, batch, stage):
         """Features -> normalization -> (SpecAugment) -> model forward."""
@@ -160,7 +161,9 @@ class SubtitleBrain(sb.Brain):
                     stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
                     test_stats=stats,
                 )
-            folder = getattr(self.hparams, "output_folder", None)
+            folder = getattr(self, "results_folder", None) or getattr(
+                self.hparams, "output_folder", None
+            )
             if folder and sb.utils.distributed.if_main_process():
                 summary = dict(stats, utterances=self.test_utterances)
                 with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as f:

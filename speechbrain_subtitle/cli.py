@@ -4,7 +4,8 @@ Subcommands:
 
 - ``transcribe``: audio files -> verbatim transcript and subtitle text;
 - ``export``: a training output folder -> a Hugging Face model folder;
-- ``push``: an exported folder -> the Hugging Face Hub.
+- ``push``: an exported folder -> the Hugging Face Hub;
+- ``score``: hypotheses vs references -> WER, BLEU, SubER.
 """
 
 import argparse
@@ -182,6 +183,17 @@ def build_parser():
         "--dry-run", action="store_true", help="list what would be uploaded, upload nothing"
     )
     p.set_defaults(func=_push)
+
+    from speechbrain_subtitle import metrics
+
+    p = sub.add_parser(
+        "score",
+        help="verbatim WER, subtitle WER/BLEU (and SubER on SRT files) of hypotheses",
+        description="Scores hypotheses against references: verbatim WER after Dutch "
+        "normalization, subtitle WER (cased, punctuated) and BLEU, optional SubER.",
+    )
+    metrics.build_argparser(p)
+    p.set_defaults(func=metrics.run_score)
     return parser
 
 
@@ -193,7 +205,7 @@ def main(argv=None):
     )
     try:
         return args.func(args)
-    except (FileExistsError, FileNotFoundError, ValueError, RuntimeError) as err:
+    except (FileExistsError, FileNotFoundError, ImportError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -26,11 +26,23 @@ from speechbrain_subtitle.config import compose_yaml_text
 
 logger = logging.getLogger(__name__)
 
-PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
-MODEL_CARD_TEMPLATE = PACKAGE_ROOT / "model_cards" / "subtitle_asr.md"
+
+def _data_folder(name):
+    """``hparams``/``model_cards``: beside the package in a checkout, inside it when installed."""
+    checkout = pathlib.Path(__file__).resolve().parent.parent / name
+    if checkout.is_dir():
+        return checkout
+    from importlib.resources import files
+
+    return pathlib.Path(str(files(f"speechbrain_subtitle.{name}")))
+
+
+HPARAMS_FOLDER = _data_folder("hparams")
+MODEL_CARD_TEMPLATE = _data_folder("model_cards") / "subtitle_asr.md"
 REQUIRED_FILES = ("hyperparams.yaml", "asr.ckpt", "normalizer.ckpt", "tokenizer.ckpt")
-# Keys of an architecture file that only matter for training.
-TRAINING_ONLY_KEYS = ("loss", "modules")
+# Keys of an architecture file replaced by the inference block (``loss`` stays, so
+# that an exported yaml can serve as the architecture of a fine-tuning run).
+TRAINING_ONLY_KEYS = ("modules",)
 
 INFERENCE_YAML = """
 # ---------------------------------------------------------------- inference
@@ -128,7 +140,7 @@ def _architecture_file(exp_doc):
     path = pathlib.Path(str(recorded))
     if path.is_file():
         return path
-    fallback = PACKAGE_ROOT / "hparams" / path.name
+    fallback = HPARAMS_FOLDER / path.name
     if fallback.is_file():
         return fallback
     raise ExportError(f"Architecture file {path} not found (nor {fallback})")

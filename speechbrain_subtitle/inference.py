@@ -110,6 +110,38 @@ class SubtitleASR(Pretrained):
         self.tokenizer = self.hparams.tokenizer
         self.sample_rate = getattr(self.hparams, "sample_rate", 16000)
 
+    @classmethod
+    def from_hparams(cls, source, hparams_file="hyperparams.yaml", **kwargs):
+        """Loads a model from an exported folder or a Hugging Face Hub id.
+
+        A ``source`` that is an existing folder is loaded offline and must hold
+        the exported files (a clear error names the missing ones); anything else
+        is treated as a Hub id by SpeechBrain.
+
+        Arguments
+        ---------
+        source : str
+            Folder made by ``speechbrain-subtitle export`` or a Hub id.
+        hparams_file : str
+            Name of the yaml in ``source``.
+        **kwargs
+            ``savedir``, ``run_opts`` ... as for SpeechBrain's ``Pretrained.from_hparams``.
+
+        Returns
+        -------
+        SubtitleASR
+        """
+        from speechbrain_subtitle.hub import REQUIRED_FILES
+
+        if os.path.isdir(str(source)):
+            needed = [hparams_file] + [f for f in REQUIRED_FILES if f != "hyperparams.yaml"]
+            missing = [f for f in needed if not os.path.isfile(os.path.join(str(source), f))]
+            if missing:
+                raise FileNotFoundError(
+                    f"{source} is not a complete exported model: missing {', '.join(missing)}"
+                )
+        return super().from_hparams(source, hparams_file=hparams_file, **kwargs)
+
     @property
     def model(self):
         """The :class:`~speechbrain_subtitle.lobes.model.JointSubtitleModel`."""

@@ -7,6 +7,12 @@ Usage (single process)::
         --train_csv=train.csv --valid_csv=valid.csv --test_csvs="[test.csv]" \\
         [--architecture=hparams/v2.yaml] [--precision=bf16] [--device=cuda:0]
 
+Fine-tuning a published or exported model (its architecture, weights,
+normalizer and tokenizer; optionally with a frozen encoder)::
+
+    python -m speechbrain_subtitle.train hparams/train.yaml --train_csv=... \\
+        --pretrained_path=org/model-or/exported/folder [--freeze_encoder=True]
+
 Multi-GPU (SpeechBrain DDP)::
 
     torchrun --nproc_per_node=4 -m speechbrain_subtitle.train hparams/train.yaml ...
@@ -18,8 +24,10 @@ pairs override the yaml.
 
 import logging
 import os
+import shutil
 import sys
 
+import ruamel.yaml
 import speechbrain as sb
 from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.utils.distributed import run_on_main
@@ -105,12 +113,66 @@ def save_composed_hparams(hparams_file, overrides, output_folder):
         )
 
 
+def _yaml_value(hparams_file, overrides, key):
+    """A plain value of ``key`` from the overrides or the composed yaml (before loading)."""
+    if key in overrides:
+        return overrides[key]
+    doc = ruamel.yaml.YAML().load(compose_yaml_text(hparams_file, overrides.get("architecture")))
+    value = doc.get(key)
+    return value if isinstance(value, (str, type(None))) else None
+
+
+def fetch_pretrained(source, savedir, filename):
+    """Local path of ``filename`` from an exported folder or a Hub repository."""
+    if os.path.isdir(str(source)):
+        path = os.path.join(str(source), filename)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{source} has no {filename}: is it an exported model folder?")
+        return path
+    from speechbrain.utils.fetching import fetch
+
+    return str(fetch(filename, source=str(source), savedir=savedir))
+
+
+def load_pretrained(hparams, source):
+    """Starts from an exported/published model: weights, normalizer and tokenizer.
+
+    The architecture must be the exported one (``main`` uses the source's
+    ``hyperparams.yaml`` unless an ``architecture`` is given); keys are checked
+    strictly. With ``freeze_encoder: True`` the acoustic encoder is not trained.
+    """
+    from speechbrain_subtitle.hub import load_state_strict
+
+    savedir = os.path.join(hparams["save_folder"], "pretrained")
+    os.makedirs(savedir, exist_ok=True)
+    load_state_strict(hparams["model"], fetch_pretrained(source, savedir, "asr.ckpt"))
+    hparams["normalize"]._load(fetch_pretrained(source, savedir, "normalizer.ckpt"))
+    hparams["normalize"].update_until_epoch = 0  # keep the pretrained statistics
+    tokenizer_file = hparams["tokenizer_file"]
+    if not os.path.isfile(tokenizer_file):
+        os.makedirs(os.path.dirname(tokenizer_file) or ".", exist_ok=True)
+        shutil.copyfile(fetch_pretrained(source, savedir, "tokenizer.ckpt"), tokenizer_file)
+    if hparams.get("freeze_encoder"):
+        for p in hparams["model"].encoder.parameters():
+            p.requires_grad = False
+    logger.info("Starting from pretrained model %s", source)
+
+
 def main(argv=None):
     """Parses arguments, prepares data and tokenizer, trains and evaluates."""
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:] if argv is None else argv)
     sb.utils.distributed.ddp_init_group(run_opts)
+    overrides = load_overrides(overrides)
+    pretrained = _yaml_value(hparams_file, overrides, "pretrained_path")
+    if pretrained and "architecture" not in overrides:
+        # Fine-tuning: the architecture is the one the pretrained model was exported with.
+        overrides["architecture"] = fetch_pretrained(
+            pretrained, os.path.join("pretrained_models", "finetune"), "hyperparams.yaml"
+        )
     hparams = load_hparams(hparams_file, overrides)
     save_composed_hparams(hparams_file, overrides, hparams["output_folder"])
+    if pretrained:
+        load_pretrained(hparams, pretrained)
     check = hparams.get("check_audio", True)
     rate = hparams["sample_rate"]
     train_rows = read_manifest(hparams["train_csv"], hparams.get("max_duration"), check, rate)
@@ -139,9 +201,8 @@ def main(argv=None):
         valid_loader_kwargs=eval_kwargs,
     )
     for name, rows in test_sets.items():
-        folder = os.path.join(hparams["output_folder"], f"test_{name}")
-        os.makedirs(folder, exist_ok=True)
-        brain.hparams.output_folder = folder
+        brain.results_folder = os.path.join(hparams["output_folder"], f"test_{name}")
+        os.makedirs(brain.results_folder, exist_ok=True)
         brain.evaluate(
             make_dataset(rows, tokenizer, **kwargs), max_key="ACC", test_loader_kwargs=eval_kwargs
         )

@@ -207,6 +207,14 @@ def test_mismatched_yaml_is_refused_with_the_keys_named(exported, tmp_path):
         SubtitleASR.from_hparams(source=str(broken), savedir=str(tmp_path / "sd"))
 
 
+def test_incomplete_model_folder_names_missing_files(exported, tmp_path):
+    partial = tmp_path / "partial"
+    shutil.copytree(exported, partial)
+    (partial / "tokenizer.ckpt").unlink()
+    with pytest.raises(FileNotFoundError, match="missing tokenizer.ckpt"):
+        SubtitleASR.from_hparams(source=str(partial), savedir=str(tmp_path / "sd"))
+
+
 def test_model_card_header_is_valid_hub_metadata(exported):
     text = (exported / "README.md").read_text()
     assert text.startswith("---\n")
@@ -272,3 +280,25 @@ def test_cli_help_explains_commands():
         cwd=ROOT,
     )
     assert result.returncode == 0 and "--average" in result.stdout and "--force" in result.stdout
+
+
+def test_fine_tune_from_exported_model_with_frozen_encoder(exported, tmp_path):
+    out = tmp_path / "finetune"
+    brain = train.main(
+        [str(HPARAMS / "train.yaml"), f"--output_folder={out}",
+         f"--train_csv={FIXTURES / 'tiny.csv'}", f"--valid_csv={FIXTURES / 'tiny.csv'}",
+         "--test_csvs=[]", f"--pretrained_path={exported}", "--freeze_encoder=True",
+         "--number_of_epochs=2", "--batch_size=4", "--grad_accumulation_factor=1",
+         "--n_warmup_steps=10", "--lr=0.001", "--num_workers=0", "--fea_augment=null"]
+    )  # fmt: skip
+    start = torch.load(exported / "asr.ckpt", weights_only=True)
+    now = brain.hparams.model.state_dict()
+    encoder_keys = [k for k in start if k.startswith("encoder.")]
+    decoder_keys = [k for k in start if k.startswith("subtitle_decoder.") and k.endswith("weight")]
+    assert all(torch.equal(start[k], now[k]) for k in encoder_keys)
+    assert any(not torch.equal(start[k], now[k]) for k in decoder_keys)
+    # It started from the trained model: the first validation is already accurate.
+    first = (out / "train_log.txt").read_text().splitlines()[0]
+    assert float(first.split("valid ACC: ")[1].split(",")[0]) > 0.9
+    tok = (out / "save" / "tokenizer.model").read_bytes()
+    assert tok == (exported / "tokenizer.ckpt").read_bytes()
