@@ -5,6 +5,7 @@ Features, normalization and augmentation are computed here; the network is
 :class:`~speechbrain_subtitle.losses.JointSubtitleLoss`, both wired in YAML.
 """
 
+import csv
 import json
 import logging
 import os
@@ -14,7 +15,8 @@ import torch
 from speechbrain.utils.checkpoints import average_checkpoints
 from speechbrain.utils.metric_stats import ErrorRateStats
 
-from speechbrain_subtitle.decoding import TASKS, greedy_decode
+from speechbrain_subtitle import metrics
+from speechbrain_subtitle.decoding import TASKS, DecodingOptions, decode, greedy_decode
 from speechbrain_subtitle.tokenizer import ids_to_text
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class SubtitleBrain(sb.Brain):
     """
 
     tokenizer = None
+    last_stats = None
     results_folder = None  # where test metrics go (default: hparams.output_folder)
 
     def compute_forward(self, batch, stage):
@@ -80,7 +83,7 @@ class SubtitleBrain(sb.Brain):
             self._update_accuracy(predictions, targets)
             self.test_utterances += len(batch.id)
             if self._decode_this_stage(stage):
-                self._update_error_rates(predictions, batch)
+                self._update_error_rates(predictions, batch, stage)
         return loss
 
     def _update_accuracy(self, predictions, targets):
@@ -105,9 +108,31 @@ class SubtitleBrain(sb.Brain):
         epoch = self.hparams.epoch_counter.current
         return interval > 0 and epoch % interval == 0
 
-    def _update_error_rates(self, predictions, batch):
+    def test_options(self):
+        """Search used on test sets: ``test_beam_size`` (default 10) and
+        ``test_ctc_weight`` (default 0.3) from the hyperparameters."""
+        return DecodingOptions(
+            beam_size=getattr(self.hparams, "test_beam_size", 10),
+            ctc_weight=getattr(self.hparams, "test_ctc_weight", 0.3),
+            max_decode_ratio=self.hparams.model.max_decode_ratio,
+        )
+
+    def _update_error_rates(self, predictions, batch, stage):
         model = self.hparams.model
-        hyps = greedy_decode(model, predictions["encoder_output"])
+        if stage == sb.Stage.TEST:
+            found = decode(model, predictions["encoder_output"], options=self.test_options())
+            hyps = {task: token_lists for task, (token_lists, _) in found.items()}
+            for i, utt_id in enumerate(batch.id):
+                row = {"id": utt_id}
+                for task in TASKS:
+                    has = getattr(batch, f"has_{task}")[i]
+                    row[f"{task}_ref"] = getattr(batch, f"{task}_words")[i] if has else None
+                    row[f"{task}_hyp"] = (
+                        ids_to_text(self.tokenizer, hyps[task][i]) if task in hyps else ""
+                    )
+                self.test_rows.append(row)
+        else:
+            hyps = greedy_decode(model, predictions["encoder_output"])
         for task, task_hyps in hyps.items():
             keep = [i for i, has in enumerate(getattr(batch, f"has_{task}")) if has]
             if not keep:
@@ -123,6 +148,7 @@ class SubtitleBrain(sb.Brain):
         self.error_rates = {}
         self.term_sums = {}
         self.test_utterances = 0
+        self.test_rows = []
 
     def _stage_stats(self, stage_loss):
         stats = {"loss": stage_loss}
@@ -140,6 +166,7 @@ class SubtitleBrain(sb.Brain):
             self.train_stats = {"loss": stage_loss}
             return
         stats = self._stage_stats(stage_loss)
+        self.last_stats = stats
         logger_ = getattr(self.hparams, "train_logger", None)
         if stage == sb.Stage.VALID:
             lr = self.optimizer.param_groups[0]["lr"] if self.optimizer else None
@@ -165,13 +192,38 @@ class SubtitleBrain(sb.Brain):
                 self.hparams, "output_folder", None
             )
             if folder and sb.utils.distributed.if_main_process():
-                summary = dict(stats, utterances=self.test_utterances)
-                with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as f:
-                    json.dump(summary, f, indent=2)
+                self._write_test_results(folder, stats)
                 for task, metric in self.error_rates.items():
                     with open(os.path.join(folder, f"wer_{task}.txt"), "w", encoding="utf-8") as f:
                         metric.write_stats(f)
-        self.last_stats = stats
+
+    def _write_test_results(self, folder, stats):
+        """``metrics.json`` (normalized verbatim WER, subtitle WER and BLEU), ``hyps.csv``."""
+        scores = metrics.score_pairs(self.test_rows) if self.test_rows else {}
+        summary = dict(stats, utterances=self.test_utterances, search=vars(self.test_options()))
+        for key, name in (("verbatim_wer", "WER_verbatim"), ("subtitle_wer", "WER_subtitle")):
+            if scores.get(key) is not None and scores[key].get("wer") is not None:
+                summary[name] = scores[key]["wer"]
+        if scores.get("subtitle_bleu") and scores["subtitle_bleu"].get("bleu") is not None:
+            summary["BLEU_subtitle"] = scores["subtitle_bleu"]["bleu"]
+        summary["scores"] = scores
+        with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=2, ensure_ascii=False)
+        with open(os.path.join(folder, "hyps.csv"), "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["ID", "verbatim", "subtitle", "verbatim_ref", "subtitle_ref"])
+            for row in self.test_rows:
+                writer.writerow(
+                    [row["id"], row["verbatim_hyp"], row["subtitle_hyp"],
+                     row["verbatim_ref"] or "", row["subtitle_ref"] or ""]
+                )  # fmt: skip
+        if scores:
+            logger.info(
+                "Test scores (search: %s)\n%s", summary["search"], metrics.format_table(scores)
+            )
+        self.last_stats = dict(
+            self.last_stats or {}, **{k: v for k, v in summary.items() if k != "scores"}
+        )
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
         """Steps the Noam schedule after each optimizer step."""

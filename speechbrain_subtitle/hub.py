@@ -247,21 +247,15 @@ def model_card_metadata(repo_id, language, datasets, variant, metrics):
     results = []
     for name, m in metrics.items():
         for task in ("verbatim", "subtitle"):
-            value = m.get(f"WER_{task}")
-            if value is None:
-                continue
-            results.append(
-                {
-                    "task": {
-                        "type": "automatic-speech-recognition",
-                        "name": f"{task.capitalize()} transcription",
-                    },
-                    "dataset": {"type": name, "name": name},
-                    "metrics": [
-                        {"type": "wer", "value": round(float(value), 2), "name": f"{task} WER"}
-                    ],
-                }
-            )
+            found = [
+                {"type": kind.lower(), "value": round(float(m[key]), 2), "name": f"{task} {kind}"}
+                for kind, key in (("WER", f"WER_{task}"), ("BLEU", f"BLEU_{task}"))
+                if m.get(key) is not None
+            ]
+            if found:
+                task_info = {"type": "automatic-speech-recognition", "name": f"{task} text"}
+                dataset = {"type": name, "name": name}
+                results.append({"task": task_info, "dataset": dataset, "metrics": found})
     meta = {
         "language": [language],
         "license": "apache-2.0",
@@ -275,7 +269,7 @@ def model_card_metadata(repo_id, language, datasets, variant, metrics):
             variant,
         ],
         "datasets": list(datasets),
-        "metrics": ["wer"],
+        "metrics": ["wer", "bleu"],
     }
     if results:
         meta["model-index"] = [{"name": repo_id.split("/")[-1], "results": results}]

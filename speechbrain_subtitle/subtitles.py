@@ -1,0 +1,1256 @@
+"""Turning timed subtitle words into cues, and writing them as SRT, WebVTT or text.
+
+The subtitle branch of the model gives the words of the subtitle text; with a
+time for each word (from an aligner or the decoder) they become a list of
+:class:`Word`. This module groups them into :class:`Cue` objects that follow
+the usual broadcast conventions (:class:`CueConstraints`): at most two lines
+of 42 characters, a reading speed of at most 17 characters per second, cues
+shown between 5/6 s and 7 s and at least two frames apart.
+
+How the words are grouped (:func:`split_into_cues`)
+---------------------------------------------------
+Every way of cutting the word stream into cues that fit the constraints is
+scored and the cheapest one is kept (dynamic programming, so the choice is
+the best over the whole stream, not greedy). A cut costs least at a sentence
+end, a long pause or a change of speaker; more after a comma, semicolon or
+colon; more before one of the :data:`DUTCH_BREAK_WORDS` (conjunctions and
+prepositions); most anywhere else, and it is penalised heavily inside what
+looks like a name ("Jan Peeters", "Den Haag"). Every cue costs a little, so
+short fragments are merged, and a cue that cannot be shown long enough for
+its text costs in proportion to the missing reading time. A cue that ends
+with the start of a new sentence, or a two-line cue whose lines do not
+break where a sentence inside it ends, costs extra. Inside a cue the lines
+are broken by the same preferences plus balanced line lengths
+(:func:`break_lines`).
+
+Words are never split. The one case where a limit is knowingly exceeded is
+a single word longer than a line: it becomes a cue of its own, on one line,
+and :func:`check_cues` reports it.
+
+Timing
+------
+A cue starts at its first word and ends at its last word; when that is too
+short for ``min_duration`` or ``max_cps`` it is kept up longer, into the
+silence that follows (at most ``max_lead`` past the last word, and up to
+``min_gap`` before the next cue), and when that is not enough it is shown
+earlier, up to ``max_lead`` before its first word. When speech runs on with
+no room for either, the cue stays too fast and :func:`check_cues` reports
+it; words are never dropped. Cues are at least ``min_gap`` apart: when the
+next word follows without a pause, the earlier cue ends ``min_gap`` before
+it, that is slightly before its own last word ends. All times are whole
+milliseconds.
+
+Writers
+-------
+:func:`to_srt`, :func:`to_vtt` and :func:`to_text` return the text of a
+file; :func:`write_srt` and :func:`write_vtt` write it atomically.
+
+Example
+-------
+>>> words = [Word("Goedenavond,", 0.5, 1.1), Word("dit", 1.2, 1.4),
+...          Word("is", 1.45, 1.6), Word("het", 1.65, 1.8), Word("nieuws.", 1.85, 2.3)]
+>>> cues = split_into_cues(words)
+>>> cues
+[Cue(start=0.5, end=2.324, lines=['Goedenavond, dit is het nieuws.'])]
+>>> check_cues(cues)
+[]
+>>> print(to_srt(cues), end="")
+1
+00:00:00,500 --> 00:00:02,324
+Goedenavond, dit is het nieuws.
+<BLANKLINE>
+
+Authors
+ * speechbrain_subtitle contributors
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import srt
+import webvtt
+
+__all__ = [
+    "DUTCH_BREAK_WORDS",
+    "Word",
+    "Cue",
+    "CueConstraints",
+    "break_lines",
+    "split_into_cues",
+    "check_cues",
+    "to_srt",
+    "to_vtt",
+    "to_text",
+    "write_srt",
+    "write_vtt",
+]
+
+#: Dutch conjunctions, relative pronouns and prepositions: a line or a cue
+#: preferably starts with one of them rather than ending with it.
+DUTCH_BREAK_WORDS = frozenset(
+    """
+    en of maar want dus noch ofwel zowel
+    omdat dat die als dan wanneer terwijl zodat hoewel toen nadat voordat
+    totdat zoals alsof doordat indien mits tenzij zodra sinds opdat
+    wat wie welke waar waarom hoe waardoor waarin waarop waarmee waarvan
+    met voor naar van in op bij door over aan om tot zonder uit onder tegen
+    tussen na tijdens vanaf volgens achter binnen buiten langs rond naast
+    boven via per behalve ondanks wegens vanwege richting
+    """.split()
+)
+
+# Words that should not end a line or a cue either (besides the break words).
+_ARTICLES = frozenset({"de", "het", "een", "'t", "'n"})
+
+# Lower-case parts of names: "Jan de Vries", "Ursula von der Leyen".
+_NAME_PARTICLES = frozenset(
+    {"van", "de", "der", "den", "ter", "ten", "te", "'t", "von", "vom", "zu", "la", "le", "du",
+     "da", "di", "del", "della", "dos", "das", "do", "el", "al", "bin", "ibn"}
+)  # fmt: skip
+
+_SENTENCE_END = ".!?…"
+_CLAUSE_END = ",;:–—"
+_CLOSERS = "\"'”’»)]}"
+_OPENERS = "\"'“‘«([{¿¡"
+
+# Costs of a line break (a cut between two cues costs _CUE_CUT_FACTOR times as
+# much). The steps between the kinds of break are larger than the largest
+# balance cost of two lines (a little over _BALANCE), so balance only decides
+# between breaks of the same kind.
+_COST_SENTENCE = 0.0
+_COST_CLAUSE = 0.5
+_COST_BEFORE_BREAK_WORD = 3.0
+_COST_ELSEWHERE = 6.0
+_COST_DANGLING = 3.0  # a line ending with an article, conjunction or preposition
+_COST_IN_NAME = 15.0
+_COST_PAUSE = 1.0  # at most this much at a long pause
+# Line balance: weight of the distance of each line's length from the target
+# (relative to the line length), and how many characters each line's target
+# grows from top to bottom (a slightly bottom-heavy pyramid).
+_BALANCE = 2.0
+_PYRAMID = 1.0
+# Cue-level costs.
+_CUE_CUT_FACTOR = 2.5
+_COST_PER_CUE = 2.0
+_COST_LAYOUT_FACTOR = 1.0
+_COST_MIXED_SENTENCES = 3.0  # a sentence ends inside a line of a two-line cue
+_COST_PER_MISSING_SECOND = 20.0
+_COST_ORPHAN = 3.0  # a cue that ends with the start of a new sentence
+
+
+@dataclass
+class Word:
+    """One timed word of the subtitle text.
+
+    Arguments
+    ---------
+    text : str
+        The word as it is shown, with its casing and punctuation
+        (``"Goedenavond,"``).
+    start : float
+        When the word starts, in seconds.
+    end : float
+        When the word ends, in seconds.
+    speaker : str, optional
+        Who says it. ``None`` means unknown: the word belongs to the speaker
+        of the word before it.
+
+    Example
+    -------
+    >>> Word("nieuws.", 1.85, 2.3)
+    Word(text='nieuws.', start=1.85, end=2.3, speaker=None)
+    """
+
+    text: str
+    start: float
+    end: float
+    speaker: str | None = None
+
+
+@dataclass
+class Cue:
+    """One subtitle: the lines shown together from ``start`` to ``end``.
+
+    Arguments
+    ---------
+    start : float
+        When the cue appears, in seconds.
+    end : float
+        When it disappears, in seconds.
+    lines : list of str
+        The lines of text, top to bottom.
+
+    Example
+    -------
+    >>> cue = Cue(1.0, 3.5, ["Dit is de eerste regel", "en dit de tweede."])
+    >>> cue.text
+    'Dit is de eerste regel en dit de tweede.'
+    >>> cue.duration
+    2.5
+    """
+
+    start: float
+    end: float
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The lines joined by a space."""
+        return " ".join(self.lines)
+
+    @property
+    def duration(self) -> float:
+        """How long the cue is shown, in seconds."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class CueConstraints:
+    """Limits a cue should keep to (defaults: common broadcast practice).
+
+    Arguments
+    ---------
+    max_chars_per_line : int
+        Longest line, in characters.
+    max_lines : int
+        Most lines in one cue.
+    max_cps : float
+        Highest reading speed, in characters per second, counting every
+        character of the lines (spaces and the dashes of a dialogue too, but
+        not the line break).
+    min_duration : float
+        Shortest time a cue is shown, in seconds.
+    max_duration : float
+        Longest time a cue is shown, in seconds.
+    min_gap : float
+        Shortest time between the end of a cue and the start of the next,
+        in seconds (2 frames at 24 fps by default).
+    max_lead : float
+        How long text may be shown before its first word starts or after
+        its last word ends, in seconds.
+
+    Raises
+    ------
+    ValueError
+        If a value is not a number, not finite, out of range, or
+        ``min_duration`` exceeds ``max_duration``.
+
+    Example
+    -------
+    >>> CueConstraints(max_chars_per_line=37).max_chars_per_line
+    37
+    >>> CueConstraints(max_lines=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_lines must be an integer >= 1, got 0
+    """
+
+    max_chars_per_line: int = 42
+    max_lines: int = 2
+    max_cps: float = 17.0
+    min_duration: float = 5 / 6
+    max_duration: float = 7.0
+    min_gap: float = 2 / 24
+    max_lead: float = 1.5
+
+    def __post_init__(self):
+        for name in ("max_chars_per_line", "max_lines"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("max_cps", "min_duration", "max_duration", "min_gap", "max_lead"):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.max_cps <= 0:
+            raise ValueError(f"max_cps must be > 0, got {self.max_cps!r}")
+        if self.max_duration < 0.001:
+            raise ValueError(f"max_duration must be at least 1 ms, got {self.max_duration!r}")
+        if self.min_duration > self.max_duration:
+            raise ValueError(
+                f"min_duration ({self.min_duration}) must not exceed "
+                f"max_duration ({self.max_duration})"
+            )
+
+
+# ---------------------------------------------------------------------------
+# Word classes
+# ---------------------------------------------------------------------------
+
+
+def _ends_sentence(text: str) -> bool:
+    """Whether a word ends a sentence (``nieuws.``, ``"Echt?"``)."""
+    core = text.rstrip(_CLOSERS)
+    return bool(core) and core[-1] in _SENTENCE_END
+
+
+def _ends_clause(text: str) -> bool:
+    """Whether a word ends with a comma, semicolon, colon or dash."""
+    core = text.rstrip(_CLOSERS)
+    return bool(core) and core[-1] in _CLAUSE_END
+
+
+def _ends_with_punctuation(text: str) -> bool:
+    """Whether a word ends a sentence or a clause."""
+    return _ends_sentence(text) or _ends_clause(text)
+
+
+def _bare(text: str) -> str:
+    """The word in lower case without surrounding quotes or punctuation.
+
+    Example
+    -------
+    >>> _bare("(Maar"), _bare("nieuws.»"), _bare("'t")
+    ('maar', 'nieuws', "'t")
+    """
+    bare = text.strip(_CLOSERS + _OPENERS + _SENTENCE_END + _CLAUSE_END + "-").lower()
+    if bare in ("t", "n", "s") and text.lower().startswith(("'" + bare, "’" + bare)):
+        return "'" + bare  # the short forms 't, 'n and 's
+    return bare
+
+
+def _is_capitalized(text: str) -> bool:
+    """Whether the first letter of a word is upper case."""
+    core = text.lstrip(_OPENERS)
+    return bool(core) and core[0].isupper()
+
+
+def _name_links(texts: Sequence[str]) -> list:
+    """Marks the places between two words that lie inside a name.
+
+    A name is approximated as capitalized words, possibly joined by
+    lower-case particles ("Jan Peeters", "Jan de Vries", "Den Haag"), with
+    no punctuation in between; a capital after a sentence end starts a
+    sentence, so it does not continue a name.
+
+    Arguments
+    ---------
+    texts : sequence of str
+        The words.
+
+    Returns
+    -------
+    list of bool
+        Entry ``k`` is true when words ``k`` and ``k + 1`` belong to one name.
+
+    Example
+    -------
+    >>> _name_links(["Volgens", "Jan", "de", "Vries", "is", "het", "goed."])
+    [True, True, True, False, False, False]
+    """
+    n = len(texts)
+    links = [False] * max(n - 1, 0)
+    for a in range(n - 1):
+        if not _is_capitalized(texts[a]) or _ends_with_punctuation(texts[a]):
+            continue
+        b = a + 1
+        while (
+            b < n
+            and b - a <= 3
+            and texts[b].islower()
+            and _bare(texts[b]) in _NAME_PARTICLES
+            and not _ends_with_punctuation(texts[b])
+        ):
+            b += 1
+        if b < n and b - a <= 3 and _is_capitalized(texts[b]):
+            for k in range(a, b):
+                links[k] = True
+    return links
+
+
+def _break_costs(texts: Sequence[str], break_words) -> list:
+    """The cost of a line break between each two consecutive words.
+
+    Arguments
+    ---------
+    texts : sequence of str
+        The words.
+    break_words : collection of str
+        Lower-case words a line preferably starts with.
+
+    Returns
+    -------
+    list of float
+        Entry ``k`` is the cost of breaking between word ``k`` and ``k + 1``.
+
+    Example
+    -------
+    >>> _break_costs(["Ja,", "dat", "klopt", "met", "Jan", "Peeters."], DUTCH_BREAK_WORDS)
+    [0.5, 9.0, 3.0, 9.0, 21.0]
+    """
+    links = _name_links(texts)
+    costs = []
+    for k in range(len(texts) - 1):
+        before, after = texts[k], texts[k + 1]
+        if _ends_sentence(before):
+            cost = _COST_SENTENCE
+        elif _ends_clause(before):
+            cost = _COST_CLAUSE
+        else:
+            if _bare(after) in break_words:
+                cost = _COST_BEFORE_BREAK_WORD
+            else:
+                cost = _COST_ELSEWHERE
+            bare_before = _bare(before)
+            if bare_before in break_words or bare_before in _ARTICLES:
+                cost += _COST_DANGLING
+        if links[k]:
+            cost += _COST_IN_NAME
+        costs.append(cost)
+    return costs
+
+
+# ---------------------------------------------------------------------------
+# Line breaking
+# ---------------------------------------------------------------------------
+
+
+def _greedy_lines(lengths: Sequence[int], max_chars: int) -> list:
+    """Fills lines greedily; returns the number of words on each line."""
+    counts = []
+    width = None
+    for length in lengths:
+        if width is not None and width + 1 + length <= max_chars:
+            width += 1 + length
+            counts[-1] += 1
+        else:
+            width = length
+            counts.append(1)
+    return counts
+
+
+def _best_layout(lengths: Sequence[int], costs: Sequence[float], max_chars: int, max_lines: int):
+    """Finds the cheapest way to put words on as few lines as possible.
+
+    Arguments
+    ---------
+    lengths : sequence of int
+        The length of each word.
+    costs : sequence of float
+        The cost of a break after each word but the last.
+    max_chars : int
+        Longest line.
+    max_lines : int
+        Most lines.
+
+    Returns
+    -------
+    tuple or None
+        ``(cost, starts)``, with ``starts`` the index of the first word of
+        every line but the first, or ``None`` when the words do not fit.
+
+    Example
+    -------
+    >>> _best_layout([3, 3, 3, 3], [4.0, 0.0, 4.0], max_chars=8, max_lines=2)
+    (0.25, [2])
+    >>> _best_layout([3, 3, 3, 3], [4.0, 0.0, 4.0], max_chars=6, max_lines=2) is None
+    True
+    """
+    n = len(lengths)
+    if n == 0:
+        return 0.0, []
+    if sum(lengths) + n - 1 <= max_chars:
+        return 0.0, []
+    if max(lengths) > max_chars:
+        return None
+    n_lines = len(_greedy_lines(lengths, max_chars))
+    if n_lines > max_lines:
+        return None
+    prefix = [0]
+    for length in lengths:
+        prefix.append(prefix[-1] + length)
+    average = (prefix[-1] + n - n_lines) / n_lines
+    inf = math.inf
+    best = [[inf] * (n + 1) for _ in range(n_lines + 1)]
+    back = [[0] * (n + 1) for _ in range(n_lines + 1)]
+    best[0][0] = 0.0
+    for line in range(1, n_lines + 1):
+        target = average + _PYRAMID * (line - 1 - (n_lines - 1) / 2)
+        for end in range(line, n + 1):
+            for start in range(end - 1, line - 2, -1):
+                width = prefix[end] - prefix[start] + end - start - 1
+                if width > max_chars:
+                    break
+                previous = best[line - 1][start]
+                if previous == inf:
+                    continue
+                cost = previous + _BALANCE * abs(width - target) / max_chars
+                if start > 0:
+                    cost += costs[start - 1]
+                if cost < best[line][end]:
+                    best[line][end] = cost
+                    back[line][end] = start
+    if best[n_lines][n] == inf:
+        return None
+    starts = []
+    end = n
+    for line in range(n_lines, 1, -1):
+        end = back[line][end]
+        starts.append(end)
+    return best[n_lines][n], starts[::-1]
+
+
+def _join_lines(texts: Sequence[str], starts: Sequence[int]) -> list:
+    """Joins words into lines that start at the given word indices."""
+    bounds = [0, *starts, len(texts)]
+    return [" ".join(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def break_lines(
+    text_words: Sequence[str],
+    max_chars: int = 42,
+    max_lines: int = 2,
+    break_words: Collection[str] = DUTCH_BREAK_WORDS,
+) -> list[str]:
+    """Breaks the words of one cue into lines.
+
+    Text that fits on one line stays on one line. Otherwise it is put on as
+    few lines as possible, each at most ``max_chars`` long, choosing the
+    breaks by, in order of preference: after a sentence end, after a comma,
+    semicolon, colon or dash, before a break word (a conjunction or
+    preposition), and balanced line lengths (with the lower line slightly
+    longer). A break between two capitalized words (an approximate name,
+    such as "Jan Peeters"), or around a lower-case particle inside one
+    ("Jan de Vries"), is avoided whenever another break fits. Words are
+    never split.
+
+    Arguments
+    ---------
+    text_words : sequence of str
+        The words, in order.
+    max_chars : int
+        Longest line, in characters.
+    max_lines : int
+        Most lines.
+    break_words : collection of str
+        Lower-case words a line preferably starts with.
+
+    Returns
+    -------
+    list of str
+        The lines. When the words cannot fit (too much text, or a word longer
+        than ``max_chars``), lines are filled greedily instead: then there
+        may be more than ``max_lines`` lines, and a word longer than
+        ``max_chars`` gets a line of its own that exceeds the limit.
+
+    Raises
+    ------
+    ValueError
+        If ``max_chars`` or ``max_lines`` is below 1.
+
+    Example
+    -------
+    >>> break_lines("Het kabinet wil dat Jan Peeters voorzitter wordt van de commissie".split())
+    ['Het kabinet wil dat Jan Peeters', 'voorzitter wordt van de commissie']
+    >>> break_lines("De regering zegt dat het geld er komt, maar niet wanneer".split())
+    ['De regering zegt dat het geld er komt,', 'maar niet wanneer']
+    >>> break_lines(["Kort."])
+    ['Kort.']
+    """
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+        raise ValueError(f"max_chars must be an integer >= 1, got {max_chars!r}")
+    if isinstance(max_lines, bool) or not isinstance(max_lines, int) or max_lines < 1:
+        raise ValueError(f"max_lines must be an integer >= 1, got {max_lines!r}")
+    texts = [" ".join(str(word).split()) for word in text_words]
+    texts = [text for text in texts if text]
+    if not texts:
+        return []
+    lengths = [len(text) for text in texts]
+    layout = _best_layout(lengths, _break_costs(texts, break_words), max_chars, max_lines)
+    if layout is not None:
+        return _join_lines(texts, layout[1])
+    starts = []
+    for count in _greedy_lines(lengths, max_chars)[:-1]:
+        starts.append((starts[-1] if starts else 0) + count)
+    return _join_lines(texts, starts)
+
+
+# ---------------------------------------------------------------------------
+# Cue splitting
+# ---------------------------------------------------------------------------
+
+
+def _floor_ms(seconds: float) -> int:
+    """Seconds to whole milliseconds, rounded down (tolerating float noise)."""
+    return math.floor(seconds * 1000 + 1e-6)
+
+
+def _ceil_ms(seconds: float) -> int:
+    """Seconds to whole milliseconds, rounded up (tolerating float noise)."""
+    return math.ceil(seconds * 1000 - 1e-6)
+
+
+@dataclass
+class _Stream:
+    """The words prepared for splitting: cleaned text, times in milliseconds."""
+
+    texts: list
+    starts: list
+    ends: list
+    speakers: list
+
+
+def _prepare(words: Iterable) -> _Stream:
+    """Cleans the words and converts their times to whole milliseconds.
+
+    Empty words are dropped and white space inside a word becomes one space
+    (the word stays one unit). Starts are made non-decreasing and every end
+    at least its start, so words that come out of order keep their order.
+    A word whose speaker is ``None`` takes the speaker of the word before.
+    """
+    stream = _Stream([], [], [], [])
+    speaker = None
+    for word in words:
+        text = " ".join(str(word.text).split())
+        start, end = word.start, word.end
+        for value in (start, end):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"word {text!r} has a time that is not a number: {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"word {text!r} has an invalid time: {value!r}")
+        if not text:
+            continue
+        start_ms = _floor_ms(start)
+        if stream.starts:
+            start_ms = max(start_ms, stream.starts[-1])
+        end_ms = max(_ceil_ms(end), start_ms)
+        if getattr(word, "speaker", None) is not None:
+            speaker = word.speaker
+        stream.texts.append(text)
+        stream.starts.append(start_ms)
+        stream.ends.append(end_ms)
+        stream.speakers.append(speaker)
+    return stream
+
+
+def _cue_layout(stream: _Stream, costs, first: int, last: int, constraints: CueConstraints):
+    """Lays out words ``first`` to ``last - 1`` as one cue.
+
+    Returns ``(cost, lines, starts)``, with ``starts`` the indices (counted
+    from ``first``) of the words that start the second and later lines, or
+    ``None`` when they do not fit. One change of speaker is allowed when
+    there are at least two lines: each speaker then gets one line that
+    starts with "- ".
+    """
+    texts = stream.texts[first:last]
+    max_chars = constraints.max_chars_per_line
+    changes = [k for k in range(first + 1, last) if stream.speakers[k] != stream.speakers[k - 1]]
+    if not changes:
+        lengths = [len(text) for text in texts]
+        layout = _best_layout(lengths, costs[first : last - 1], max_chars, constraints.max_lines)
+        if layout is None:
+            return None
+        return layout[0], _join_lines(texts, layout[1]), layout[1]
+    if len(changes) > 1 or constraints.max_lines < 2:
+        return None
+    split = changes[0] - first
+    lines = ["- " + " ".join(texts[:split]), "- " + " ".join(texts[split:])]
+    if max(len(line) for line in lines) > max_chars:
+        return None
+    return 0.0, lines, [split]
+
+
+@dataclass
+class _Limits:
+    """The constraints in whole milliseconds."""
+
+    min_duration: int
+    max_duration: int
+    min_gap: int
+    max_lead: int
+    max_cps: float
+
+    @classmethod
+    def of(cls, constraints: CueConstraints) -> _Limits:
+        max_duration = max(_floor_ms(constraints.max_duration), 1)
+        return cls(
+            min_duration=min(_ceil_ms(constraints.min_duration), max_duration),
+            max_duration=max_duration,
+            min_gap=_ceil_ms(constraints.min_gap),
+            max_lead=_floor_ms(constraints.max_lead),
+            max_cps=constraints.max_cps,
+        )
+
+    def needed(self, chars: int) -> int:
+        """How long a cue with this many characters should be shown (ms)."""
+        reading = math.ceil(chars * 1000 / self.max_cps - 1e-6)
+        return min(max(self.min_duration, reading), self.max_duration)
+
+
+def split_into_cues(
+    words: Iterable[Word],
+    constraints: CueConstraints = CueConstraints(),
+    conjunctions: Collection[str] = DUTCH_BREAK_WORDS,
+    *,
+    long_pause: float = 0.7,
+    max_pause: float | None = 2.0,
+) -> list[Cue]:
+    """Groups timed words into subtitle cues.
+
+    The cut of the word stream into cues is chosen to be the cheapest over
+    the whole stream (see the module documentation): cues end preferably
+    at a sentence end, a pause of at least ``long_pause`` or a change of
+    speaker, then after a comma, semicolon or colon, then before one of
+    ``conjunctions``; never inside what looks like a name when there is a
+    choice. Every cue fits ``max_lines`` lines of ``max_chars_per_line``
+    characters and its words span at most ``max_duration``. A pause longer
+    than ``max_pause`` always ends a cue.
+
+    A cue is shown from its first word to its last, kept up longer (up to
+    ``max_lead`` into the following silence) or shown earlier (up to
+    ``max_lead`` before its first word) where needed for ``min_duration``
+    and ``max_cps``, and ends at least ``min_gap`` before the next cue
+    starts (when the next word follows without a pause, that is slightly
+    before its own last word ends). Fast speech may leave a cue too fast or
+    too short; :func:`check_cues` reports that. All words are kept, in
+    order, and never split: a single word longer than a line becomes a cue
+    of its own, exceeding the line limit, and a single word spoken longer
+    than ``max_duration`` is shown for ``max_duration`` only. Order and
+    ``min_gap`` always hold: where word times leave no room for them (words
+    of two cues that overlap, or a cue whose words last less than
+    ``min_gap`` followed at once by the next word), the earlier cue is cut
+    short, down to 1 ms, and the next one starts a little after its first
+    word.
+
+    When the speaker changes inside a cue, the cue has two lines, one per
+    speaker, each starting with "- ". A cue never holds more than one
+    change of speaker.
+
+    Arguments
+    ---------
+    words : iterable of Word
+        The words in order (any objects with ``text``, ``start``, ``end``
+        and optionally ``speaker`` attributes). Words with empty text are
+        skipped; starts that go backwards are moved up to the previous
+        start, and ends before their start to the start.
+    constraints : CueConstraints
+        The limits to keep to.
+    conjunctions : collection of str
+        Lower-case words a cue or line preferably starts with.
+    long_pause : float
+        A pause of at least this many seconds is a good place to end a cue.
+    max_pause : float, optional
+        A pause longer than this many seconds always ends a cue (``None``:
+        only the ``max_duration`` limit does).
+
+    Returns
+    -------
+    list of Cue
+        The cues, in order; times are whole milliseconds.
+
+    Raises
+    ------
+    ValueError
+        If a word time is not a finite number >= 0, or ``long_pause`` or
+        ``max_pause`` is not.
+
+    Example
+    -------
+    >>> words = [Word(w, 0.4 * k, 0.4 * k + 0.3) for k, w in enumerate(
+    ...     "Het regent vandaag in het hele land, maar morgen wordt het droog en zonnig "
+    ...     "met temperaturen tot twintig graden.".split())]
+    >>> for cue in split_into_cues(words):
+    ...     print(cue.start, cue.end, cue.lines)
+    0.0 2.7 ['Het regent vandaag in het hele land,']
+    2.8 7.5 ['maar morgen wordt het droog en zonnig', 'met temperaturen tot twintig graden.']
+    >>> dialogue = [Word("Kom", 0.0, 0.3, "A"), Word("je?", 0.3, 0.6, "A"),
+    ...             Word("Ja.", 1.0, 1.4, "B")]
+    >>> split_into_cues(dialogue)[0].lines
+    ['- Kom je?', '- Ja.']
+    """
+    for name, value in (("long_pause", long_pause), ("max_pause", max_pause)):
+        if value is None and name == "max_pause":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    stream = _prepare(words)
+    if not stream.texts:
+        return []
+    splitter = _Splitter(stream, constraints, conjunctions, long_pause, max_pause)
+    return _time_cues(stream, splitter.best_groups(), splitter.limits)
+
+
+class _Splitter:
+    """Scores the possible cues of a word stream and finds the cheapest cut.
+
+    Arguments
+    ---------
+    stream : _Stream
+        The prepared words.
+    constraints : CueConstraints
+        The limits.
+    conjunctions : collection of str
+        Lower-case words a cue or line preferably starts with.
+    long_pause : float
+        Seconds of silence that make a good cut.
+    max_pause : float or None
+        Seconds of silence that always make a cut.
+    """
+
+    def __init__(self, stream, constraints, conjunctions, long_pause, max_pause):
+        self.stream = stream
+        self.constraints = constraints
+        self.limits = _Limits.of(constraints)
+        self.max_pause = math.inf if max_pause is None else _floor_ms(max_pause)
+        n = len(stream.texts)
+        self.n = n
+        # The pause after each word, measured from the latest end so far.
+        reach = []
+        for end in stream.ends:
+            reach.append(max(end, reach[-1]) if reach else end)
+        self.pauses = [stream.starts[k + 1] - reach[k] for k in range(n - 1)]
+        self.line_costs = _break_costs(stream.texts, conjunctions)
+        for k, pause in enumerate(self.pauses):
+            if pause >= _ceil_ms(long_pause):
+                self.line_costs[k] = min(self.line_costs[k], _COST_PAUSE)
+        self.cut_costs = [_CUE_CUT_FACTOR * cost for cost in self.line_costs]
+        for k in range(n - 1):
+            if stream.speakers[k + 1] != stream.speakers[k]:
+                self.cut_costs[k] = 0.0
+        self.cut_costs.append(0.0)  # the end of the stream
+        self.sentence_ends = [_ends_sentence(text) for text in stream.texts]
+        self.max_text = constraints.max_lines * (constraints.max_chars_per_line + 1) - 1
+
+    def candidates(self, last):
+        """The first words of the cues that may end with word ``last - 1``.
+
+        Going back from ``last - 1``, a cue stops growing at a pause longer
+        than ``max_pause``, when its text cannot fit ``max_lines`` lines or
+        when its words span more than ``max_duration``.
+        """
+        stream = self.stream
+        chars = len(stream.texts[last - 1])
+        span_end = stream.ends[last - 1]
+        yield last - 1
+        for first in range(last - 2, -1, -1):
+            chars += len(stream.texts[first]) + 1
+            span_end = max(span_end, stream.ends[first])
+            if (
+                self.pauses[first] > self.max_pause
+                or chars > self.max_text
+                or span_end - stream.starts[first] > self.limits.max_duration
+            ):
+                return
+            yield first
+
+    def cost(self, first, last):
+        """The cost of one cue of words ``first`` to ``last - 1``.
+
+        Returns ``(cost, lines)``, or ``None`` when the words do not fit.
+        """
+        stream, limits = self.stream, self.limits
+        layout = _cue_layout(stream, self.line_costs, first, last, self.constraints)
+        if layout is None:
+            if last - first > 1:
+                return None
+            layout = (0.0, [stream.texts[first]], [])  # a word longer than a line
+        layout_cost, lines, line_starts = layout
+        internal_ends = [k for k in range(first, last - 1) if self.sentence_ends[k]]
+        for k in internal_ends:
+            if line_starts and k + 1 - first not in line_starts:
+                layout_cost += _COST_MIXED_SENTENCES
+        cost = _COST_PER_CUE + self.cut_costs[last - 1] + _COST_LAYOUT_FACTOR * layout_cost
+        strong_end = last == self.n or self.sentence_ends[last - 1] or self.cut_costs[last - 1] == 0
+        if internal_ends and not strong_end:
+            cost += _COST_ORPHAN
+        # Reading time: the cue may run into the silence after it and
+        # (estimated at half the silence before it) start early.
+        needed = limits.needed(sum(len(line) for line in lines))
+        start = stream.starts[first]
+        words_end = max(stream.ends[first:last])
+        next_start = stream.starts[last] if last < self.n else math.inf
+        room_end = min(
+            max(words_end, start + needed),
+            words_end + limits.max_lead,
+            next_start - limits.min_gap,
+            start + limits.max_duration,
+        )
+        if first == 0:
+            lead = min(limits.max_lead, start)
+        else:
+            lead = min(limits.max_lead, max(0, (self.pauses[first - 1] - limits.min_gap) // 2))
+        missing = needed - (room_end - start + lead)
+        if missing > 0:
+            cost += _COST_PER_MISSING_SECOND * missing / 1000
+        return cost, lines
+
+    def best_groups(self):
+        """The cheapest cut: a list of ``(first, last, lines)``, one per cue."""
+        best = [0.0] + [math.inf] * self.n
+        choice = [None] * (self.n + 1)
+        for last in range(1, self.n + 1):
+            for first in self.candidates(last):
+                scored = self.cost(first, last)
+                if scored is None:
+                    continue
+                total = best[first] + scored[0]
+                if total < best[last]:
+                    best[last] = total
+                    choice[last] = (first, scored[1])
+        groups = []
+        last = self.n
+        while last > 0:
+            first, lines = choice[last]
+            groups.append((first, last, lines))
+            last = first
+        return groups[::-1]
+
+
+def _time_cues(stream: _Stream, groups, limits: _Limits) -> list:
+    """Gives each group of words its display times (see the module documentation)."""
+    cues = []
+    previous_end = None
+    for index, (first, last, lines) in enumerate(groups):
+        words_start = stream.starts[first]
+        words_end = max(stream.ends[first:last])
+        lower = 0 if previous_end is None else previous_end + limits.min_gap
+        start = max(words_start, lower)
+        needed = limits.needed(sum(len(line) for line in lines))
+        upper = start + limits.max_duration
+        if index + 1 < len(groups):
+            upper = min(upper, stream.starts[groups[index + 1][0]] - limits.min_gap)
+        end = min(max(words_end, start + needed), words_end + limits.max_lead, upper)
+        end = max(end, start + 1)
+        if end - start < needed:
+            earliest = max(words_start - limits.max_lead, lower, 0)
+            start = min(start, max(earliest, end - needed))
+        cues.append(Cue(start / 1000, end / 1000, list(lines)))
+        previous_end = end
+    return cues
+
+
+# ---------------------------------------------------------------------------
+# Checking
+# ---------------------------------------------------------------------------
+
+
+def _timestamp(seconds: float) -> str:
+    """Formats seconds as ``HH:MM:SS.mmm`` (hours may have more digits)."""
+    if not math.isfinite(seconds):
+        return str(seconds)
+    milliseconds = round(seconds * 1000)
+    sign = "-" if milliseconds < 0 else ""
+    hours, rest = divmod(abs(milliseconds), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{sign}{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def check_cues(cues: Sequence[Cue], constraints: CueConstraints = CueConstraints()) -> list[str]:
+    """Lists the ways in which cues break the constraints.
+
+    Each message names the cue (from 1) and its times, then the kind of
+    violation: ``no text``, ``invalid time`` (negative or not finite),
+    ``ends before it starts``, ``too many lines``,
+    ``line too long``, ``too fast``, ``too short``, ``shown too long``, and
+    between a cue and the one before it ``out of order``, ``overlap`` or
+    ``gap too small``. Times are compared to the millisecond.
+
+    Arguments
+    ---------
+    cues : sequence of Cue
+        The cues, in the order they are shown.
+    constraints : CueConstraints
+        The limits.
+
+    Returns
+    -------
+    list of str
+        One message per violation; empty when there are none.
+
+    Example
+    -------
+    >>> cues = [Cue(0.0, 0.5, ["Hallo daar, hoe gaat het met jou vandaag?"]),
+    ...         Cue(0.55, 2.0, ["Goed."])]
+    >>> for problem in check_cues(cues):
+    ...     print(problem)
+    cue 1 (00:00:00.000 --> 00:00:00.500): too fast (82.0 characters per second, max 17)
+    cue 1 (00:00:00.000 --> 00:00:00.500): too short (0.500 s, min 0.833 s)
+    cue 2 (00:00:00.550 --> 00:00:02.000): gap too small (0.050 s after cue 1, min 0.083 s)
+    """
+    eps = 0.0005
+    problems = []
+    previous = None
+    for number, cue in enumerate(cues, start=1):
+        where = f"cue {number} ({_timestamp(cue.start)} --> {_timestamp(cue.end)})"
+
+        def report(message, where=where):
+            problems.append(f"{where}: {message}")
+
+        lines = list(cue.lines)
+        chars = sum(len(line) for line in lines)
+        duration = cue.end - cue.start
+        if chars == 0:
+            report("no text")
+        if not (math.isfinite(cue.start) and math.isfinite(cue.end) and cue.start >= 0):
+            report("invalid time")
+        elif duration <= 0:
+            report("ends before it starts")
+        if len(lines) > constraints.max_lines:
+            report(f"too many lines ({len(lines)}, max {constraints.max_lines})")
+        for line_number, line in enumerate(lines, start=1):
+            if len(line) > constraints.max_chars_per_line:
+                kind = " (a single word)" if len(line.split()) == 1 else ""
+                report(
+                    f"line too long (line {line_number}: {len(line)} characters, "
+                    f"max {constraints.max_chars_per_line}){kind}"
+                )
+        if duration > 0 and chars / constraints.max_cps - duration > eps:
+            report(
+                f"too fast ({chars / duration:.1f} characters per second, "
+                f"max {constraints.max_cps:g})"
+            )
+        if 0 < duration < constraints.min_duration - eps:
+            report(f"too short ({duration:.3f} s, min {constraints.min_duration:.3f} s)")
+        if duration > constraints.max_duration + eps:
+            report(f"shown too long ({duration:.3f} s, max {constraints.max_duration:.3f} s)")
+        if previous is not None:
+            if cue.start < previous.start - eps:
+                report(f"out of order (starts before cue {number - 1})")
+            elif cue.start < previous.end - eps:
+                report(f"overlap ({previous.end - cue.start:.3f} s with cue {number - 1})")
+            elif cue.start - previous.end < constraints.min_gap - eps:
+                report(
+                    f"gap too small ({cue.start - previous.end:.3f} s after cue {number - 1}, "
+                    f"min {constraints.min_gap:.3f} s)"
+                )
+        previous = cue
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# Writers
+# ---------------------------------------------------------------------------
+
+
+def _checked_cue(number: int, cue: Cue) -> tuple:
+    """Returns a cue's times in milliseconds and its non-empty lines, or raises."""
+    for value in (cue.start, cue.end):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"cue {number}: time is not a number: {value!r}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"cue {number}: invalid time {value!r}")
+    start, end = round(cue.start * 1000), round(cue.end * 1000)
+    if end < start:
+        raise ValueError(f"cue {number}: ends ({cue.end}) before it starts ({cue.start})")
+    lines = []
+    for line in cue.lines:
+        lines.extend(part.strip() for part in str(line).splitlines())
+    lines = [line for line in lines if line]
+    if not lines:
+        raise ValueError(f"cue {number} has no text")
+    return start, end, lines
+
+
+def to_srt(cues: Sequence[Cue]) -> str:
+    """Writes cues as SubRip (SRT) text, numbered from 1.
+
+    Arguments
+    ---------
+    cues : sequence of Cue
+        The cues, in order.
+
+    Returns
+    -------
+    str
+        The SRT text (empty for no cues).
+
+    Raises
+    ------
+    ValueError
+        If a cue has no text, a negative or non-finite time, or ends before
+        it starts.
+
+    Example
+    -------
+    >>> print(to_srt([Cue(1.0, 2.5, ["Goedenavond,", "dit is het nieuws."])]), end="")
+    1
+    00:00:01,000 --> 00:00:02,500
+    Goedenavond,
+    dit is het nieuws.
+    <BLANKLINE>
+    """
+    subtitles = []
+    for number, cue in enumerate(cues, start=1):
+        start, end, lines = _checked_cue(number, cue)
+        subtitles.append(
+            srt.Subtitle(
+                index=number,
+                start=timedelta(milliseconds=start),
+                end=timedelta(milliseconds=end),
+                content="\n".join(lines),
+            )
+        )
+    return srt.compose(subtitles, reindex=False)
+
+
+def _escape_vtt(line: str) -> str:
+    """Escapes the characters WebVTT cue text reserves (``&``, ``<``, ``>``)."""
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(cues: Sequence[Cue]) -> str:
+    """Writes cues as WebVTT text.
+
+    ``&``, ``<`` and ``>`` in the text are written as ``&amp;``, ``&lt;``
+    and ``&gt;``, as WebVTT requires (a reader shows them as the
+    characters; ``webvtt-py`` gives them back escaped).
+
+    Arguments
+    ---------
+    cues : sequence of Cue
+        The cues, in order.
+
+    Returns
+    -------
+    str
+        The WebVTT text, starting with the ``WEBVTT`` header.
+
+    Raises
+    ------
+    ValueError
+        If a cue has no text, a negative or non-finite time, or ends before
+        it starts.
+
+    Example
+    -------
+    >>> print(to_vtt([Cue(1.0, 2.5, ["Goedenavond,", "dit is het nieuws."])]), end="")
+    WEBVTT
+    <BLANKLINE>
+    00:00:01.000 --> 00:00:02.500
+    Goedenavond,
+    dit is het nieuws.
+    """
+    captions = []
+    for number, cue in enumerate(cues, start=1):
+        start, end, lines = _checked_cue(number, cue)
+        captions.append(
+            webvtt.Caption(
+                start=_timestamp(start / 1000),
+                end=_timestamp(end / 1000),
+                text=[_escape_vtt(line) for line in lines],
+            )
+        )
+    return webvtt.WebVTT(captions=captions).content
+
+
+def to_text(cues: Sequence[Cue]) -> str:
+    """Writes the text of cues, one cue per line.
+
+    Arguments
+    ---------
+    cues : sequence of Cue
+        The cues.
+
+    Returns
+    -------
+    str
+        Each cue's lines joined by a space, one cue per line, ending with a
+        newline (empty for no cues).
+
+    Example
+    -------
+    >>> print(to_text([Cue(0.0, 2.0, ["Goedenavond,", "dit is het nieuws."]),
+    ...                Cue(2.5, 4.0, ["Eerst het weer."])]), end="")
+    Goedenavond, dit is het nieuws.
+    Eerst het weer.
+    """
+    return "".join(cue.text + "\n" for cue in cues)
+
+
+def _write_atomically(path, text: str) -> None:
+    """Writes UTF-8 text to ``path`` through a temporary file in the same folder.
+
+    The temporary file is moved over ``path`` only once it is complete and
+    flushed to disk, so a crash leaves either the old file or the new one,
+    never half a file, and a failure removes the temporary file. A new file
+    gets the usual permissions (those the umask allows), a replaced file
+    keeps its own.
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    for _ in range(100):
+        temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            file = open(temporary, "x", encoding="utf-8", newline="")
+        except FileExistsError:
+            continue
+        break
+    else:  # pragma: no cover - 100 clashes of 48 random bits
+        raise FileExistsError(f"could not create a temporary file next to {path}")
+    try:
+        with file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.chmod(temporary, os.stat(path).st_mode & 0o7777)
+        except FileNotFoundError:
+            pass
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_srt(cues: Sequence[Cue], path: str | os.PathLike) -> None:
+    """Writes cues to an SRT file (UTF-8), atomically.
+
+    Arguments
+    ---------
+    cues : sequence of Cue
+        The cues.
+    path : str or os.PathLike
+        Where to write; an existing file is replaced.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "nieuws.srt"
+    ...     write_srt([Cue(0.0, 1.0, ["Hallo."])], path)
+    ...     print(path.read_text(encoding="utf-8"), end="")
+    1
+    00:00:00,000 --> 00:00:01,000
+    Hallo.
+    <BLANKLINE>
+    """
+    _write_atomically(path, to_srt(cues))
+
+
+def write_vtt(cues: Sequence[Cue], path: str | os.PathLike) -> None:
+    """Writes cues to a WebVTT file (UTF-8), atomically.
+
+    Arguments
+    ---------
+    cues : sequence of Cue
+        The cues.
+    path : str or os.PathLike
+        Where to write; an existing file is replaced.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "nieuws.vtt"
+    ...     write_vtt([Cue(0.0, 1.0, ["Hallo."])], path)
+    ...     print(path.read_text(encoding="utf-8").splitlines()[2])
+    00:00:00.000 --> 00:00:01.000
+    """
+    _write_atomically(path, to_vtt(cues))
