@@ -87,9 +87,13 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
     crowd out the best one while it is still being extended (subtitles, whose
     final full stop makes an early end likely, suffer most). This searcher
     keeps the best ``beam_size`` finished hypotheses (replacing the worst) and
-    stops only when no live hypothesis scores better than the worst kept one,
-    comparing length-normalized scores when ``length_normalization`` is on.
+    stops when, for every row, the ``topk``-th best finished hypothesis scores
+    at least as well as the best live one (length-normalized scores when
+    ``length_normalization`` is on, the usual heuristic), or at the length cap.
     """
+
+    _best_alive = None
+    _filling = False
 
     def forward(self, enc_states, wav_len):  # noqa: D102 (same as the parent)
         self._best_alive = None
@@ -120,13 +124,27 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
                 pool[worst] = entry
         return is_eos
 
+    def _fill_alived_hyps_with_eos_token(self, *args, **kwargs):
+        # The parent tops the pools up with the live hypotheses unless they are
+        # full; here "full" must keep its plain meaning.
+        self._filling = True
+        try:
+            return super()._fill_alived_hyps_with_eos_token(*args, **kwargs)
+        finally:
+            self._filling = False
+
     def _check_full_beams(self, hyps):
-        if any(len(pool) < self.beam_size for pool in hyps):
-            return False
+        if self._filling:
+            return all(len(pool) >= self.beam_size for pool in hyps)
         if self._best_alive is None:
-            return True
-        worst = torch.tensor([min(float(e[2]) for e in pool) for pool in hyps])
-        return bool((worst.to(self._best_alive.device) >= self._best_alive).all())
+            return False
+        for row, pool in enumerate(hyps):
+            if len(pool) < self.topk:
+                return False
+            kth = sorted((float(e[2]) for e in pool), reverse=True)[self.topk - 1]
+            if kth < float(self._best_alive[row]):
+                return False
+        return True
 
 
 def _ctc_head(model, task, options):

@@ -158,8 +158,22 @@ def load_pretrained(hparams, source):
     logger.info("Starting from pretrained model %s", source)
 
 
-def main(argv=None):
-    """Parses arguments, prepares data and tokenizer, trains and evaluates."""
+def main(argv=None, prepare=None):
+    """Parses arguments, prepares data and tokenizer, trains and evaluates.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        Command-line arguments (default: ``sys.argv[1:]``).
+    prepare : callable, optional
+        ``prepare(hparams)`` run on the main process before the manifests are
+        read (recipes build or convert their data there).
+
+    Returns
+    -------
+    SubtitleBrain
+        The trained brain (its ``last_stats`` hold the last evaluation).
+    """
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:] if argv is None else argv)
     sb.utils.distributed.ddp_init_group(run_opts)
     overrides = load_overrides(overrides)
@@ -173,6 +187,8 @@ def main(argv=None):
     save_composed_hparams(hparams_file, overrides, hparams["output_folder"])
     if pretrained:
         load_pretrained(hparams, pretrained)
+    if prepare is not None:
+        run_on_main(prepare, kwargs={"hparams": hparams})
     check = hparams.get("check_audio", True)
     rate = hparams["sample_rate"]
     train_rows = read_manifest(hparams["train_csv"], hparams.get("max_duration"), check, rate)
