@@ -12,8 +12,12 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 EPILOG = "Run 'speechbrain-subtitle COMMAND --help' for the options of each command."
+
+#: The small C8 model trained by recipes/SyntheticNL (kept in the repository).
+DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "synthetic-nl-c8-demo"
 
 
 def _transcribe(args):
@@ -21,9 +25,15 @@ def _transcribe(args):
 
     from speechbrain_subtitle.inference import SubtitleASR
 
-    savedir = args.savedir or os.path.join(
-        "pretrained_models", os.path.basename(args.model.rstrip("/"))
-    )
+    if args.model == str(DEMO_MODEL) and not DEMO_MODEL.is_dir():
+        raise FileNotFoundError(
+            f"The bundled demo model ({DEMO_MODEL}) comes with a checkout of the repository; "
+            "pass --model with an exported folder or a Hugging Face Hub id"
+        )
+    if os.path.isdir(args.model):
+        savedir = args.savedir or args.model  # a local folder is used in place
+    else:
+        savedir = args.savedir or os.path.join("pretrained_models", args.model.replace("/", "--"))
     asr = SubtitleASR.from_hparams(
         source=args.model,
         savedir=savedir,
@@ -74,6 +84,7 @@ def _export(args):
         beam_size=args.beam_size,
         ctc_weight=args.ctc_weight,
         force=args.force,
+        half=args.half,
     )
     print(f"Exported to {out}")
     return 0
@@ -116,7 +127,12 @@ def build_parser():
     p.add_argument(
         "inputs", nargs="+", metavar="INPUT", help="audio files (any rate/channels soundfile reads)"
     )
-    p.add_argument("--model", required=True, help="exported model folder or Hugging Face Hub id")
+    p.add_argument(
+        "--model",
+        default=str(DEMO_MODEL),
+        help="exported model folder or Hugging Face Hub id (default: the bundled demo model, "
+        "trained on synthetic espeak-ng Dutch speech)",
+    )
     p.add_argument(
         "--savedir", help="where a Hub model is cached (default: pretrained_models/<name>)"
     )
@@ -171,6 +187,9 @@ def build_parser():
         "--ctc-weight", type=float, default=0.3, help="default verbatim CTC weight for decoding"
     )
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument(
+        "--half", action="store_true", help="store the weights as float16 (half the size)"
+    )
     p.set_defaults(func=_export)
 
     p = sub.add_parser("push", help="upload an exported folder to the Hugging Face Hub")

@@ -300,6 +300,7 @@ def export_model(
     subtitle_ctc_weight=0.0,
     force=False,
     template=MODEL_CARD_TEMPLATE,
+    half=False,
 ):
     """Builds a Hub-ready model folder from a training output folder.
 
@@ -327,6 +328,9 @@ def export_model(
         Replace ``out`` if it exists (otherwise an existing folder is an error).
     template : str or pathlib.Path
         The model card template.
+    half : bool
+        Store the weights as float16 (half the size; they are loaded back into
+        float32, so outputs can differ slightly from the training model's).
 
     Returns
     -------
@@ -353,7 +357,10 @@ def export_model(
             inference_yaml_text(exp_doc, beam_size, ctc_weight, subtitle_ctc_weight),
             encoding="utf-8",
         )
-        torch.save(_model_state(ckpts), tmp / "asr.ckpt")
+        state = _model_state(ckpts)
+        if half:
+            state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        torch.save(state, tmp / "asr.ckpt")
         shutil.copyfile(ckpts[0].paramfiles["normalize"], tmp / "normalizer.ckpt")
         shutil.copyfile(tokenizer, tmp / "tokenizer.ckpt")
         _write_example(exp_doc, example_wav, tmp / "example.wav")
@@ -378,6 +385,7 @@ def export_model(
             "sample_rate": asr.sample_rate,
             "vocab_size": asr.tokenizer.get_piece_size(),
             "averaged_checkpoints": len(ckpts),
+            "weights_dtype": "float16" if half else "float32",
             "test_results": metrics,
         }
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

@@ -143,3 +143,36 @@ def test_speechbrain_searchers_drive_decode(num_sources):
     beam = S2STransformerBeamSearcher(modules=[dec, dec.fc], beam_size=3, temperature=1.0, **kwargs)
     hyps, _, scores, _ = beam(enc, rel)
     assert len(hyps) == 2 and torch.isfinite(scores).all()
+
+
+def test_optional_subtitle_ctc_head_trains_and_joins_the_search(tiny_rows, tiny_tokenizer):
+    from speechbrain.nnet.linear import Linear
+
+    from speechbrain_subtitle.decoding import DecodingOptions, decode
+    from speechbrain_subtitle.losses import JointSubtitleLoss
+
+    hp = tiny_hparams("c8")
+    base = hp["model"]
+    head = Linear(input_size=64, n_neurons=64)
+    model = JointSubtitleModel(
+        base.encoder, base.ctc_head, base.verbatim_decoder, base.subtitle_decoder,
+        subtitle_encoder=base.subtitle_encoder, subtitle_ctc_head=head,
+        verbatim_sources=("verbatim",), subtitle_sources=("subtitle", "verbatim"),
+    ).train()  # fmt: skip
+    loss_fn = JointSubtitleLoss(subtitle_ctc_weight=0.3, label_smoothing=0.0)
+    batch = make_batch(tiny_rows, tiny_tokenizer, ["utt6", "utt2"])
+    feats, lens = features(hp, batch)
+    inputs, targets = batch_targets(batch)
+    out = model(feats, lens, **inputs)
+    loss, terms = loss_fn(out, targets)
+    assert terms["subtitle_ctc"] > 0
+    loss.backward()
+    assert model.subtitle_ctc_head.w.weight.grad.abs().sum() > 0
+    model.eval()
+    with torch.no_grad():
+        enc = model.encode(feats, lens)
+        plain = decode(model, enc, ("subtitle",), DecodingOptions(beam_size=3))
+        joined = decode(
+            model, enc, ("subtitle",), DecodingOptions(beam_size=3, subtitle_ctc_weight=0.5)
+        )
+    assert plain["subtitle"][1] != joined["subtitle"][1]  # the head's scores entered the search
