@@ -32,9 +32,12 @@ def _data_folder(name):
     checkout = pathlib.Path(__file__).resolve().parent.parent / name
     if checkout.is_dir():
         return checkout
-    from importlib.resources import files
+    import importlib.util
 
-    return pathlib.Path(str(files(f"speechbrain_subtitle.{name}")))
+    spec = importlib.util.find_spec(f"speechbrain_subtitle.{name}")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"speechbrain_subtitle.{name} is missing from this installation")
+    return pathlib.Path(list(spec.submodule_search_locations)[0])
 
 
 HPARAMS_FOLDER = _data_folder("hparams")
