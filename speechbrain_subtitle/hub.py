@@ -235,12 +235,14 @@ def _write_example(exp_doc, example_wav, out):
 def _results_table(metrics):
     if not metrics:
         return "No test results were recorded with this export."
-    lines = ["| test set | utterances | verbatim WER (%) | subtitle WER (%) |", "|---|---|---|---|"]
+    lines = [
+        "| test set | utterances | verbatim WER (%) | subtitle WER (%) | subtitle BLEU |",
+        "|---|---|---|---|---|",
+    ]
     for name, m in metrics.items():
         cells = [name, m.get("utterances", "-")]
-        cells += [
-            "-" if m.get(k) is None else f"{m[k]:.2f}" for k in ("WER_verbatim", "WER_subtitle")
-        ]
+        keys = ("WER_verbatim", "WER_subtitle", "BLEU_subtitle")
+        cells += ["-" if m.get(k) is None else f"{m[k]:.2f}" for k in keys]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 

@@ -1,0 +1,61 @@
+"""The bundled demo model (recipes/SyntheticNL, synthetic espeak-ng speech):
+it loads offline, the README's main command runs, and it fine-tunes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import torch
+from conftest import FIXTURES, HPARAMS, ROOT
+
+from speechbrain_subtitle import train
+from speechbrain_subtitle.cli import DEMO_MODEL
+from speechbrain_subtitle.inference import SubtitleASR
+
+
+def test_demo_model_transcribes_its_example_like_its_model_card():
+    asr = SubtitleASR.from_hparams(source=str(DEMO_MODEL), savedir=str(DEMO_MODEL))
+    result = asr.transcribe_file(str(DEMO_MODEL / "example.wav"))
+    card = (DEMO_MODEL / "README.md").read_text()
+    assert f"verbatim: `{result.verbatim}`" in card
+    assert f"subtitle: `{result.subtitle}`" in card
+    assert result.verbatim and result.subtitle
+    config = json.loads((DEMO_MODEL / "config.json").read_text())
+    assert config["variant"] == "cascaded"
+    size = sum(os.path.getsize(DEMO_MODEL / f) for f in os.listdir(DEMO_MODEL))
+    assert size < 30e6
+
+
+def test_readme_main_command_prints_both_texts():
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    cmd = [
+        sys.executable,
+        "-m",
+        "speechbrain_subtitle.cli",
+        "transcribe",
+        str(DEMO_MODEL / "example.wav"),
+    ]
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "verbatim: " in result.stdout and "subtitle: " in result.stdout
+
+
+def test_fine_tune_the_demo_model_for_a_few_steps(tmp_path):
+    out = tmp_path / "ft"
+    brain = train.main(
+        [str(HPARAMS / "train.yaml"), f"--output_folder={out}", f"--pretrained_path={DEMO_MODEL}",
+         f"--train_csv={FIXTURES / 'tiny.csv'}", f"--valid_csv={FIXTURES / 'tiny.csv'}",
+         "--test_csvs=[]", "--freeze_encoder=True", "--number_of_epochs=1", "--batch_size=2",
+         "--grad_accumulation_factor=1", "--n_warmup_steps=5", "--num_workers=0",
+         "--fea_augment=null", "--debug", "--debug_batches=3", "--debug_epochs=1"]
+    )  # fmt: skip
+    start = torch.load(DEMO_MODEL / "asr.ckpt", weights_only=True)
+    now = brain.hparams.model.state_dict()
+    assert all(torch.equal(start[k].float(), now[k]) for k in start if k.startswith("encoder."))
+    changed = [
+        k
+        for k in start
+        if k.startswith("verbatim_decoder.") and not torch.equal(start[k].float(), now[k])
+    ]
+    assert changed
