@@ -219,9 +219,10 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``speechbrain-subtitle`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+    level = logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # SpeechBrain's loggers set their own levels
+        handler.setLevel(level)
     try:
         return args.func(args)
     except (FileExistsError, FileNotFoundError, ImportError, ValueError, RuntimeError) as err:
