@@ -76,10 +76,8 @@ class SubtitleBrain(sb.Brain):
     def compute_objectives(self, predictions, batch, stage):
         """The masked joint loss; accuracy and (periodically) WER outside training."""
         _, targets = batch_targets(batch)
-        loss, terms = self.hparams.loss(predictions, targets)
+        loss, _ = self.hparams.loss(predictions, targets)
         if stage != sb.Stage.TRAIN:
-            for name, value in terms.items():
-                self.term_sums[name] = self.term_sums.get(name, 0.0) + float(value)
             self._update_accuracy(predictions, targets)
             self.test_utterances += len(batch.id)
             if self._decode_this_stage(stage):
@@ -146,7 +144,6 @@ class SubtitleBrain(sb.Brain):
         """Resets the evaluation statistics."""
         self.accuracy = {}
         self.error_rates = {}
-        self.term_sums = {}
         self.test_utterances = 0
         self.test_rows = []
 

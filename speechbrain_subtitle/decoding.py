@@ -240,7 +240,7 @@ def decode(model, enc, tasks=TASKS, options=None):
             subtitle_states = model.chained_subtitle_states(enc, tokens, lengths)
         memories = model.memories(task, enc, subtitle_states)
         if options.greedy or options.beam_size == 1 and _ctc_head(model, task, options) is None:
-            max_len = max(1, int(enc.states.shape[1] * options.max_decode_ratio))
+            max_len = model.max_decode_length(enc, options.max_decode_ratio)
             hyps = greedy_search(
                 model.decoder(task), memories, model.bos_index(task), model.eos_index, max_len
             )

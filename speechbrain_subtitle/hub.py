@@ -417,9 +417,6 @@ def export_model(
         )
         (tmp / "README.md").write_text(card, encoding="utf-8")
         del asr
-        for name in os.listdir(tmp):  # from_hparams may leave links to itself
-            if os.path.islink(tmp / name):
-                os.unlink(tmp / name)
         os.chmod(tmp, 0o755)
         if out.exists():
             shutil.rmtree(out)

@@ -228,8 +228,7 @@ class SubtitleASR(Pretrained):
         if not voiced:
             return results
         rows = torch.tensor(voiced, device=wavs.device)
-        sub_wavs, sub_lens = wavs[rows], wav_lens[rows]
-        sub_wavs = sub_wavs[:, : int(samples[rows].max())]
+        sub_wavs = wavs[rows, : int(samples[rows].max())]
         sub_lens = samples[rows].float() / sub_wavs.shape[1]
         enc = self.encode_batch(sub_wavs, sub_lens)
         with torch.no_grad(), self.inference_ctx:

@@ -254,9 +254,10 @@ class JointSubtitleModel(torch.nn.Module):
         """The task token that starts ``task`` sequences."""
         return self.verbatim_bos_index if task == "verbatim" else self.subtitle_bos_index
 
-    def max_decode_length(self, enc):
-        """Longest hypothesis allowed for this encoder output."""
-        return max(1, int(enc.states.shape[1] * self.max_decode_ratio))
+    def max_decode_length(self, enc, ratio=None):
+        """Longest hypothesis allowed for this encoder output (``ratio``: default the model's)."""
+        ratio = self.max_decode_ratio if ratio is None else ratio
+        return max(1, int(enc.states.shape[1] * ratio))
 
     def greedy_verbatim_tokens(self, enc):
         """Greedy verbatim hypotheses as task-prefixed tensors (for chained models)."""
