@@ -2,7 +2,7 @@
 
 Subcommands:
 
-- ``transcribe``: audio files -> verbatim transcript and subtitle text;
+- ``transcribe``: audio files -> verbatim transcript, subtitle, SRT/WebVTT/JSON files;
 - ``export``: a training output folder -> a Hugging Face model folder;
 - ``push``: an exported folder -> the Hugging Face Hub;
 - ``score``: hypotheses vs references -> WER, BLEU, SubER.
@@ -20,7 +20,7 @@ EPILOG = "Run 'speechbrain-subtitle COMMAND --help' for the options of each comm
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "synthetic-nl-c8-demo"
 
 
-def _transcribe(args):
+def _load_model(args):
     import os
 
     from speechbrain_subtitle.inference import SubtitleASR
@@ -34,38 +34,73 @@ def _transcribe(args):
         savedir = args.savedir or args.model  # a local folder is used in place
     else:
         savedir = args.savedir or os.path.join("pretrained_models", args.model.replace("/", "--"))
-    asr = SubtitleASR.from_hparams(
+    return SubtitleASR.from_hparams(
         source=args.model,
         savedir=savedir,
         run_opts={"device": args.device, "precision": args.precision},
     )
-    tasks = tuple(args.tasks.split(","))
+
+
+def _transcribe(args):
+    from speechbrain_subtitle import longform
+    from speechbrain_subtitle.segmentation import SegmentationOptions
+    from speechbrain_subtitle.subtitles import CueConstraints
+
+    tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    formats = longform.parse_formats(args.format) if args.format else []
+    if args.out and not formats:
+        formats = list(longform.FORMATS)
+    out_dir = Path(args.out or ".")
+    constraints = CueConstraints(
+        max_chars_per_line=args.max_chars, max_lines=args.max_lines, max_cps=args.max_cps
+    )
+    segmentation = SegmentationOptions(min_duration=args.min_segment, max_duration=args.max_segment)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    asr = _load_model(args)
     options = {
         "beam_size": args.beam_size,
         "ctc_weight": args.ctc_weight,
         "greedy": args.greedy or None,
     }
+    progress = False if args.no_progress else None
     failures = 0
-    for path in args.inputs:
+    for path, stem in zip(args.inputs, longform.output_stems(args.inputs)):
         try:
-            result = asr.transcribe_file(path, tasks=tasks, **options)
-        except (OSError, ValueError) as err:
+            result = longform.transcribe_long(
+                asr,
+                path,
+                batch_size=args.batch_size,
+                tasks=tasks,
+                segmentation=segmentation,
+                constraints=constraints,
+                progress=progress,
+                **options,
+            )
+            written = longform.write_outputs(result, out_dir, stem, formats) if formats else []
+        except (OSError, ValueError, RuntimeError) as err:
             failures += 1
             print(f"error: {path}: {err}", file=sys.stderr)
             continue
+        if result.message:
+            print(f"note: {result.message}", file=sys.stderr)
+        for problem in result.problems:
+            print(f"warning: {path}: {problem}", file=sys.stderr)
         if args.json:
-            print(
-                json.dumps(
-                    {"file": path, "verbatim": result.verbatim, "subtitle": result.subtitle},
-                    ensure_ascii=False,
-                )
-            )
-        else:
-            print(f"== {path}")
-            if "verbatim" in tasks:
-                print(f"verbatim: {result.verbatim}")
-            if "subtitle" in tasks:
-                print(f"subtitle: {result.subtitle}")
+            record = {"file": path, "verbatim": result.verbatim, "subtitle": result.subtitle}
+            record["cues"] = len(result.cues)
+            record["outputs"] = [str(p) for p in written]
+            print(json.dumps(record, ensure_ascii=False))
+            continue
+        print(f"== {path}")
+        if "verbatim" in tasks:
+            print(f"verbatim: {result.verbatim}")
+        if "subtitle" in tasks:
+            print(f"subtitle: {result.subtitle}")
+        for p in written:
+            print(f"wrote {p}")
+    if failures:
+        print(f"{failures} of {len(args.inputs)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -122,7 +157,18 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
-        "transcribe", help="print the verbatim transcript and the subtitle of audio files"
+        "transcribe",
+        help="subtitle and transcribe audio files of any length",
+        description="Writes a verbatim transcript and a subtitle for each input from one pass "
+        "of the model. Long recordings are cut into speech segments with silero VAD "
+        "(3-15 s; fixed 15 s windows when VAD finds no speech), decoded in batches, timed "
+        "word by word with the CTC head, and the subtitle is split into cues. Without "
+        "--format/--out both texts are printed; with them, files are written "
+        "(OUT/NAME.srt, .vtt, .txt with the timed verbatim transcript, .json with "
+        "everything). A file without speech gives empty files and a note. One failing "
+        "input is reported and the others are still processed; the exit code is 1 when "
+        "any input failed.",
+        epilog="Example: speechbrain-subtitle transcribe news.wav --out subs --format srt,vtt,txt",
     )
     p.add_argument(
         "inputs", nargs="+", metavar="INPUT", help="audio files (any rate/channels soundfile reads)"
@@ -137,7 +183,18 @@ def build_parser():
         "--savedir", help="where a Hub model is cached (default: pretrained_models/<name>)"
     )
     p.add_argument(
+        "--out", help="folder for the output files (created; default: the current folder)"
+    )
+    p.add_argument(
+        "--format",
+        help="comma-separated output files to write: srt, vtt, txt, json (default with --out: "
+        "all four; without --out and --format nothing is written, the texts are printed)",
+    )
+    p.add_argument(
         "--tasks", default="verbatim,subtitle", help="verbatim,subtitle (default) or one of them"
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=8, help="segments decoded together (default: 8)"
     )
     p.add_argument("--beam-size", type=int, help="beam width (default: the model's yaml)")
     p.add_argument(
@@ -145,12 +202,37 @@ def build_parser():
     )
     p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
     p.add_argument(
+        "--max-chars", type=int, default=42, help="characters per subtitle line (default: 42)"
+    )
+    p.add_argument("--max-lines", type=int, default=2, help="lines per cue (default: 2)")
+    p.add_argument(
+        "--max-cps",
+        type=float,
+        default=17.0,
+        help="reading speed limit in characters per second (default: 17)",
+    )
+    p.add_argument(
+        "--min-segment",
+        type=float,
+        default=3.0,
+        help="shortest decoding segment in seconds where pauses allow (default: 3)",
+    )
+    p.add_argument(
+        "--max-segment",
+        type=float,
+        default=15.0,
+        help="longest decoding segment in seconds (default: 15)",
+    )
+    p.add_argument(
         "--device", default="cpu", help="torch device, e.g. cpu or cuda:0 (default: cpu)"
     )
     p.add_argument(
         "--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="inference precision"
     )
-    p.add_argument("--json", action="store_true", help="one JSON object per file instead of text")
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object per file instead of text"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_transcribe)
 
     p = sub.add_parser(

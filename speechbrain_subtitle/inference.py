@@ -20,6 +20,7 @@ import torch
 import torchaudio
 from speechbrain.inference.interfaces import Pretrained
 
+from speechbrain_subtitle.alignment import align_words, transfer_times
 from speechbrain_subtitle.decoding import TASKS, DecodingOptions, decode
 from speechbrain_subtitle.tokenizer import ids_to_text
 
@@ -49,6 +50,12 @@ class SubtitleResult:
     verbatim_score, subtitle_score : float or None
         Beam search scores (length-normalized log-probabilities; None when
         greedy or not decoded).
+    verbatim_words, subtitle_words : list of speechbrain_subtitle.subtitles.Word
+        Timed words, in seconds from the start of the input, when asked for
+        with ``word_times=True`` (see :meth:`SubtitleASR.transcribe_batch`).
+    ctc_speech_frames : int or None
+        With ``word_times=True``: how many encoder frames the verbatim CTC head
+        labels as something other than blank (0 means it heard no speech).
     """
 
     verbatim: str = ""
@@ -57,6 +64,9 @@ class SubtitleResult:
     subtitle_tokens: list = dataclasses.field(default_factory=list)
     verbatim_score: float = None
     subtitle_score: float = None
+    verbatim_words: list = dataclasses.field(default_factory=list)
+    subtitle_words: list = dataclasses.field(default_factory=list)
+    ctc_speech_frames: int = None
 
 
 def load_audio_file(path, sample_rate=16000):
@@ -196,7 +206,15 @@ class SubtitleASR(Pretrained):
             wav_lens = torch.ones(wavs.shape[0])
         return wavs.float().to(self.device), wav_lens.float().to(self.device)
 
-    def transcribe_batch(self, wavs, wav_lens=None, tasks=TASKS, **options):
+    def transcribe_batch(
+        self,
+        wavs,
+        wav_lens=None,
+        tasks=TASKS,
+        word_times=False,
+        subtitle_timing="transfer",
+        **options,
+    ):
         """Both texts (or only ``tasks``) for each row of a batch.
 
         Arguments
@@ -208,6 +226,15 @@ class SubtitleASR(Pretrained):
         tasks : tuple of str
             ``("verbatim", "subtitle")`` or one of them; the other branch's
             decoder is then skipped.
+        word_times : bool
+            Also time the words: the verbatim hypothesis is force-aligned to
+            the verbatim CTC head's output, and the subtitle's words take the
+            times of the verbatim words they correspond to (see
+            :mod:`speechbrain_subtitle.alignment`).
+        subtitle_timing : str
+            ``"transfer"`` (default; times carried over from the verbatim
+            words) or ``"ctc"``: force-align the subtitle to the subtitle CTC
+            head (only for models trained with one).
         **options
             Overrides of :class:`~speechbrain_subtitle.decoding.DecodingOptions`
             (``beam_size``, ``ctc_weight``, ``greedy``...).
@@ -231,6 +258,8 @@ class SubtitleASR(Pretrained):
         sub_wavs = wavs[rows, : int(samples[rows].max())]
         sub_lens = samples[rows].float() / sub_wavs.shape[1]
         enc = self.encode_batch(sub_wavs, sub_lens)
+        if word_times and "verbatim" not in tasks:
+            tasks = ("verbatim",) + tuple(tasks)  # subtitle times come from the verbatim words
         with torch.no_grad(), self.inference_ctx:
             hyps = decode(self.model, enc, tasks, search)
         for task, (token_lists, scores) in hyps.items():
@@ -239,7 +268,49 @@ class SubtitleASR(Pretrained):
                 setattr(result, task, ids_to_text(self.tokenizer, token_lists[k]))
                 setattr(result, f"{task}_tokens", token_lists[k])
                 setattr(result, f"{task}_score", None if scores is None else scores[k])
+        if word_times:
+            durations = [float(samples[row]) / self.sample_rate for row in voiced]
+            self._time_words(enc, [results[row] for row in voiced], durations, subtitle_timing)
         return results
+
+    def _time_words(self, enc, results, durations, subtitle_timing):
+        """Fills the timed words of ``results`` (one per row of ``enc``)."""
+        if subtitle_timing not in ("transfer", "ctc"):
+            raise ValueError(
+                f"subtitle_timing must be 'transfer' or 'ctc', got {subtitle_timing!r}"
+            )
+        if subtitle_timing == "ctc" and self.model.subtitle_ctc_head is None:
+            raise ValueError("subtitle_timing='ctc' needs a model with a subtitle CTC head")
+        # seconds per encoder frame: the padded batch's duration over its frame count
+        frame_shift = max(durations) / max(int(enc.lengths.max()), 1)
+        with torch.no_grad(), self.inference_ctx:
+            verbatim_lp = self.model.ctc_logprobs(enc).float()
+            subtitle_lp = None
+            if subtitle_timing == "ctc":
+                states, _ = self.model.subtitle_encoder_states(enc)
+                subtitle_lp = torch.log_softmax(self.model.subtitle_ctc_head(states).float(), -1)
+        blank = self.model.blank_index
+        for k, result in enumerate(results):
+            frames = int(enc.lengths[k])
+            lp = verbatim_lp[k, :frames].cpu()
+            result.ctc_speech_frames = int((lp.argmax(-1) != blank).sum())
+            result.verbatim_words = align_words(
+                lp, result.verbatim_tokens, self.tokenizer, frame_shift, blank=blank
+            )
+            if not result.subtitle:
+                continue
+            if subtitle_lp is not None:
+                result.subtitle_words = align_words(
+                    subtitle_lp[k, :frames].cpu(),
+                    result.subtitle_tokens,
+                    self.tokenizer,
+                    frame_shift,
+                    blank=blank,
+                )
+            else:
+                result.subtitle_words = transfer_times(
+                    result.subtitle.split(), result.verbatim_words, start=0.0, end=durations[k]
+                )
 
     def transcribe_file(self, path, tasks=TASKS, **options):
         """Both texts of one audio file (any rate or channel count).

@@ -1,0 +1,214 @@
+"""Subtitle files from long recordings: the pipeline (VAD segments, batched
+decoding, word times, cues) and the ``transcribe`` command's files and errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import srt
+import torch
+import webvtt
+from conftest import FIXTURES, ROOT
+
+from speechbrain_subtitle import longform
+from speechbrain_subtitle.cli import DEMO_MODEL
+from speechbrain_subtitle.cli import main as cli_main
+from speechbrain_subtitle.inference import SubtitleASR, SubtitleResult
+from speechbrain_subtitle.segmentation import SegmentationOptions, fixed_windows
+from speechbrain_subtitle.subtitles import CueConstraints, Word, check_cues
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return SubtitleASR.from_hparams(source=str(DEMO_MODEL), savedir=str(DEMO_MODEL))
+
+
+def _concat(paths, silence, out):
+    """Writes the files one after the other with ``silence`` seconds between them."""
+    parts, starts, t = [], [], 0.0
+    for p in paths:
+        wav, rate = sf.read(p, dtype="float32")
+        assert rate == RATE
+        starts.append(t)
+        parts += [wav, np.zeros(int(silence * RATE), dtype="float32")]
+        t += len(wav) / RATE + silence
+    sf.write(out, np.concatenate(parts), RATE)
+    return starts
+
+
+class ScriptedASR:
+    """Stands in for SubtitleASR: every row gets one word per second of its audio
+    (at 0.5 s, 1.5 s... from the row's start) named after the row's length."""
+
+    sample_rate = RATE
+
+    def __init__(self):
+        self.batches = []
+
+    def transcribe_batch(self, wavs, wav_lens, tasks, word_times, subtitle_timing, **options):
+        assert word_times
+        self.batches.append(wavs.shape)
+        results = []
+        for k in range(wavs.shape[0]):
+            seconds = float(wav_lens[k]) * wavs.shape[1] / RATE
+            words = [Word(f"w{j}", j + 0.45, j + 0.55) for j in range(int(seconds))]
+            results.append(
+                SubtitleResult(
+                    verbatim=" ".join(w.text for w in words),
+                    subtitle=" ".join(w.text.upper() for w in words),
+                    verbatim_words=words,
+                    subtitle_words=[Word(w.text.upper(), w.start, w.end) for w in words],
+                    ctc_speech_frames=len(words),
+                )
+            )
+        return results
+
+
+def test_overlapping_windows_keep_every_word_once(tmp_path, monkeypatch):
+    wav = tmp_path / "noise.wav"
+    sf.write(wav, 0.01 * np.random.default_rng(0).standard_normal(40 * RATE), RATE)
+    options = SegmentationOptions()
+    monkeypatch.setattr(
+        longform,
+        "segment_audio",
+        lambda stream, opts, progress: (fixed_windows(40.0, opts), "fixed"),
+    )
+    asr = ScriptedASR()
+    result = longform.transcribe_long(asr, wav, batch_size=2, segmentation=options, progress=False)
+    starts = [w.start for w in result.verbatim_words]
+    assert starts == sorted(starts)
+    assert all(b - a > 0.5 for a, b in zip(starts, starts[1:]))  # no word twice
+    assert starts[0] < 1.0 and starts[-1] > 38.0  # the whole recording
+    assert len(asr.batches) == 2  # three windows, two per batch
+    assert result.method == "fixed"
+    assert result.cues
+
+
+def test_audio_is_read_per_segment_not_whole(tmp_path, monkeypatch):
+    wav = tmp_path / "long.wav"
+    _concat([FIXTURES / "wavs" / f"utt{i}.wav" for i in (1, 2, 3)] * 4, 2.0, wav)
+    reads = []
+    original = longform.AudioStream.read
+
+    def spy(self, start, end):
+        reads.append(end - start)
+        return original(self, start, end)
+
+    monkeypatch.setattr(longform.AudioStream, "read", spy)
+    asr = ScriptedASR()
+    result = longform.transcribe_long(asr, wav, batch_size=3, progress=False)
+    duration = sf.info(wav).duration
+    assert result.method == "vad" and len(result.segments) >= 2
+    assert max(reads) <= SegmentationOptions().max_duration + 1e-6 < duration
+    assert all(shape[0] <= 3 for shape in asr.batches)
+
+
+def test_demo_model_writes_valid_srt_vtt_txt_json(demo, tmp_path):
+    wav = tmp_path / "programme.wav"
+    starts = _concat([FIXTURES / "wavs" / f"utt{i}.wav" for i in (1, 2, 3)], 1.5, wav)
+    result = longform.transcribe_long(demo, wav, batch_size=2, greedy=True, progress=False)
+    assert result.method == "vad" and result.cues
+    written = longform.write_outputs(
+        result, tmp_path / "out", "programme", ["srt", "vtt", "txt", "json"]
+    )
+    assert [p.suffix for p in written] == [".srt", ".vtt", ".txt", ".json"]
+    constraints = CueConstraints()
+    assert not [p for p in check_cues(result.cues, constraints) if "cps" not in p]
+    parsed = list(srt.parse(written[0].read_text()))
+    assert [c.content.splitlines() for c in parsed] == [c.lines for c in result.cues]
+    vtt = webvtt.read(str(written[1]))
+    assert [c.text.splitlines() for c in vtt] == [c.lines for c in result.cues]
+    doc = json.loads(written[3].read_text())
+    words = [w for s in doc["segments"] for w in s["verbatim_words"]]
+    assert words and all(0 <= w["start"] <= w["end"] <= doc["duration"] for w in words)
+    assert [w["start"] for w in words] == sorted(w["start"] for w in words)
+    # the segments sit on the speech: every segment starts near one of the utterances
+    assert all(min(abs(s["start"] - t) for t in starts) < 0.5 for s in doc["segments"])
+    lines = written[2].read_text().splitlines()
+    assert len(lines) == len(doc["segments"]) and lines[0].startswith("[00:00:")
+
+
+def test_cli_many_files_one_failure_does_not_stop_the_rest(tmp_path, capsys):
+    good = str(FIXTURES / "wavs" / "utt1.wav")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    text = tmp_path / "notes.mp3"
+    text.write_text("not audio")
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(3 * RATE, dtype="float32"), RATE)
+    inputs = [good, str(tmp_path / "missing.wav"), str(empty), str(corrupt), str(text), str(silent)]
+    out = tmp_path / "subs"
+    code = cli_main(["transcribe", *inputs, "--out", str(out), "--format", "srt,vtt",
+                     "--greedy", "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "missing.wav" in err and "empty.wav" in err and "corrupt.wav" in err
+    assert "notes.mp3" in err and "4 of 6 file(s) failed" in err
+    assert (out / "utt1.srt").stat().st_size > 0 and (out / "utt1.vtt").exists()
+    # silence: a note, and empty but valid files
+    assert "silent.wav" in err and "no cues" in err
+    assert (out / "silent.srt").read_text() == ""
+    assert list(webvtt.read(str(out / "silent.vtt"))) == []
+
+
+def test_cli_unwritable_output_folder_is_reported(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = cli_main(["transcribe", str(FIXTURES / "wavs" / "utt1.wav"), "--out", str(blocker),
+                     "--greedy", "--no-progress"])  # fmt: skip
+    assert code == 1
+    assert "utt1.wav" in capsys.readouterr().err
+
+
+def test_cli_rejects_unknown_format_and_bad_limits(capsys):
+    assert cli_main(["transcribe", "x.wav", "--format", "srt,doc"]) == 2
+    assert "doc" in capsys.readouterr().err
+    assert cli_main(["transcribe", "x.wav", "--max-lines", "0"]) == 2
+    assert "max_lines" in capsys.readouterr().err
+
+
+def test_cli_cue_limits_are_applied(demo, tmp_path):
+    wav = tmp_path / "talk.wav"
+    _concat([FIXTURES / "wavs" / f"utt{i}.wav" for i in (1, 2, 3, 4)], 0.3, wav)
+    out = tmp_path / "o"
+    code = cli_main(["transcribe", str(wav), "--out", str(out), "--format", "json,srt",
+                     "--max-chars", "20", "--max-lines", "1", "--greedy",
+                     "--no-progress"])  # fmt: skip
+    assert code == 0
+    doc = json.loads((out / "talk.json").read_text())
+    assert doc["cues"]
+    for cue in doc["cues"]:
+        assert len(cue["lines"]) == 1
+        assert len(cue["lines"][0]) <= 20 or " " not in cue["lines"][0]
+
+
+def test_transcribe_help_explains_every_option():
+    result = subprocess.run(
+        [sys.executable, "-m", "speechbrain_subtitle.cli", "transcribe", "--help"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
+    )  # fmt: skip
+    assert result.returncode == 0
+    for option in ("--out", "--format", "--device", "--batch-size", "--beam-size", "--max-chars",
+                   "--max-lines", "--max-cps", "--model"):  # fmt: skip
+        assert option in result.stdout
+    assert "srt" in result.stdout and "exit code" in result.stdout
+
+
+def test_word_times_of_one_utterance_are_inside_it(demo):
+    wav = torch.from_numpy(sf.read(FIXTURES / "wavs" / "utt2.wav", dtype="float32")[0])
+    result = demo.transcribe_batch(wav[None], torch.ones(1), word_times=True, greedy=True)[0]
+    duration = len(wav) / RATE
+    assert result.verbatim_words
+    assert [w.text for w in result.verbatim_words] == result.verbatim.split()
+    assert [w.text for w in result.subtitle_words] == result.subtitle.split()
+    for w in result.verbatim_words + result.subtitle_words:
+        assert 0 <= w.start <= w.end <= duration + 1e-6
