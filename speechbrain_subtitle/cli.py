@@ -58,6 +58,8 @@ def _transcribe(args):
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     asr = _load_model(args)
+    if args.subtitle_timing == "ctc" and asr.model.subtitle_ctc_head is None:
+        raise ValueError("--subtitle-timing ctc needs a model trained with a subtitle CTC head")
     options = {
         "beam_size": args.beam_size,
         "ctc_weight": args.ctc_weight,
@@ -74,6 +76,7 @@ def _transcribe(args):
                 tasks=tasks,
                 segmentation=segmentation,
                 constraints=constraints,
+                subtitle_timing=args.subtitle_timing,
                 progress=progress,
                 **options,
             )
@@ -201,6 +204,13 @@ def build_parser():
         "--ctc-weight", type=float, help="verbatim CTC prefix-score weight (default: the yaml's)"
     )
     p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
+    p.add_argument(
+        "--subtitle-timing",
+        default="transfer",
+        choices=["transfer", "ctc"],
+        help="how subtitle words get their times: 'transfer' (default) from the verbatim words "
+        "they correspond to, or 'ctc': aligned to the subtitle CTC head (models trained with one)",
+    )
     p.add_argument(
         "--max-chars", type=int, default=42, help="characters per subtitle line (default: 42)"
     )

@@ -312,6 +312,37 @@ class SubtitleASR(Pretrained):
                     result.subtitle.split(), result.verbatim_words, start=0.0, end=durations[k]
                 )
 
+    def align_text(self, wav, text):
+        """Times the words of a known verbatim transcript of ``wav``.
+
+        The text is tokenized as written (give it in the form the model's
+        verbatim side was trained on, e.g. lower case without punctuation)
+        and force-aligned to the verbatim CTC head's output.
+
+        Arguments
+        ---------
+        wav : torch.Tensor
+            1-D mono waveform at the model's sample rate.
+        text : str
+            What is said.
+
+        Returns
+        -------
+        list of speechbrain_subtitle.subtitles.Word
+            One per word of the tokenized text, times in seconds from the
+            start of ``wav``.
+        """
+        if wav.dim() != 1:
+            raise ValueError(f"wav must be 1-D, got shape {tuple(wav.shape)}")
+        if not text.strip():
+            return []
+        enc = self.encode_batch(wav[None], torch.ones(1))
+        with torch.no_grad(), self.inference_ctx:
+            lp = self.model.ctc_logprobs(enc).float()[0, : int(enc.lengths[0])].cpu()
+        frame_shift = len(wav) / self.sample_rate / max(int(enc.lengths[0]), 1)
+        ids = self.tokenizer.encode_as_ids(text)
+        return align_words(lp, ids, self.tokenizer, frame_shift, blank=self.model.blank_index)
+
     def transcribe_file(self, path, tasks=TASKS, **options):
         """Both texts of one audio file (any rate or channel count).
 

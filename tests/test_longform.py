@@ -212,3 +212,10 @@ def test_word_times_of_one_utterance_are_inside_it(demo):
     assert [w.text for w in result.subtitle_words] == result.subtitle.split()
     for w in result.verbatim_words + result.subtitle_words:
         assert 0 <= w.start <= w.end <= duration + 1e-6
+
+
+def test_cli_subtitle_ctc_timing_needs_a_subtitle_ctc_head(capsys):
+    code = cli_main(["transcribe", str(FIXTURES / "wavs" / "utt1.wav"), "--subtitle-timing", "ctc",
+                     "--no-progress"])  # fmt: skip
+    assert code == 2
+    assert "subtitle CTC head" in capsys.readouterr().err
