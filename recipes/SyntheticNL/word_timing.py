@@ -117,13 +117,13 @@ def _percentile(values, q):
     return float(np.percentile(np.asarray(values), q))
 
 
-def measure(asr, sentences=10, seed=7, voices=("nl", "nl+m3", "nl+f2")):
-    """Aligns ``sentences`` word-by-word utterances; returns the error statistics.
+def make_utterances(folder, sentences=10, seed=7, voices=("nl", "nl+m3", "nl+f2")):
+    """Speaks generated verbatim sentences word by word into ``folder``.
 
     Arguments
     ---------
-    asr : speechbrain_subtitle.inference.SubtitleASR
-        The model.
+    folder : str or pathlib.Path
+        Where the WAV files go (must exist).
     sentences : int
         How many generated verbatim sentences to speak.
     seed : int
@@ -133,25 +133,44 @@ def measure(asr, sentences=10, seed=7, voices=("nl", "nl+m3", "nl+f2")):
 
     Returns
     -------
+    list of dict
+        One per utterance: ``id``, ``wav`` (path), ``verbatim``, ``subtitle``
+        and ``words`` (the true ``(word, start, end)``).
+    """
+    rng = random.Random(seed)
+    utterances = []
+    for k, pair in enumerate(generate_pairs(sentences, seed=seed)):
+        wav_path = pathlib.Path(folder) / f"words{k:03d}.wav"
+        voice, speed = rng.choice(voices), rng.randint(150, 175)
+        words = build_utterance(pair.verbatim.split(), wav_path, voice=voice, speed=speed,
+                                seed=seed * 1000 + k)  # fmt: skip
+        utterances.append({"id": f"words{k:03d}", "wav": wav_path, "verbatim": pair.verbatim,
+                           "subtitle": pair.subtitle, "words": words})  # fmt: skip
+    return utterances
+
+
+def measure_utterances(asr, utterances):
+    """Aligns each utterance's true text; returns the error statistics.
+
+    Arguments
+    ---------
+    asr : speechbrain_subtitle.inference.SubtitleASR
+        The model.
+    utterances : list of dict
+        From :func:`make_utterances`.
+
+    Returns
+    -------
     dict
         ``words``, ``start_median``, ``start_p90``, ``end_median``, ``end_p90``
         (seconds) and ``all_median``, ``all_p90`` over starts and ends together.
     """
-    rng = random.Random(seed)
     starts, ends = [], []
-    pairs = generate_pairs(sentences, seed=seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        for k, pair in enumerate(pairs):
-            words = pair.verbatim.split()
-            wav_path = pathlib.Path(tmp) / f"s{k}.wav"
-            voice, speed = rng.choice(voices), rng.randint(150, 175)
-            reference = build_utterance(words, wav_path, voice=voice, speed=speed,
-                                        seed=seed * 1000 + k)  # fmt: skip
-            wav = torch.from_numpy(sf.read(wav_path, dtype="float32")[0])
-            predicted = asr.align_text(wav, pair.verbatim)
-            s, e = boundary_errors(predicted, reference)
-            starts += s
-            ends += e
+    for utt in utterances:
+        wav = torch.from_numpy(sf.read(utt["wav"], dtype="float32")[0])
+        s, e = boundary_errors(asr.align_text(wav, utt["verbatim"]), utt["words"])
+        starts += s
+        ends += e
     both = starts + ends
     return {
         "words": len(starts),
@@ -162,6 +181,12 @@ def measure(asr, sentences=10, seed=7, voices=("nl", "nl+m3", "nl+f2")):
         "all_median": round(statistics.median(both), 3),
         "all_p90": round(_percentile(both, 90), 3),
     }
+
+
+def measure(asr, sentences=10, seed=7):
+    """:func:`make_utterances` in a temporary folder, then :func:`measure_utterances`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return measure_utterances(asr, make_utterances(tmp, sentences, seed))
 
 
 def main(argv=None):

@@ -1,0 +1,76 @@
+"""Word-time precision where the true boundaries are known: Dutch sentences
+whose words were spoken one by one by espeak-ng and joined with random pauses
+(recipes/SyntheticNL/word_timing.py). These tests check the reference times
+and the error statistics; the figures of the bundled demo model are in
+recipes/SyntheticNL/README.md (no model trained here has a CTC head that
+generalizes in time yet, so no tolerance on a model is asserted)."""
+
+import shutil
+import sys
+
+import pytest
+import soundfile as sf
+from conftest import ROOT
+
+from speechbrain_subtitle.subtitles import Word
+
+sys.path.insert(0, str(ROOT / "recipes" / "SyntheticNL"))
+import word_timing  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+    reason="needs espeak-ng and sox",
+)
+
+
+@pytest.fixture(scope="module")
+def utterances(tmp_path_factory):
+    return word_timing.make_utterances(tmp_path_factory.mktemp("wbw"), sentences=3, seed=11)
+
+
+class ShiftedAligner:
+    """Returns the true word times moved by ``shift`` seconds (start and end)."""
+
+    def __init__(self, utterances, shift):
+        self.truth = {u["verbatim"]: u["words"] for u in utterances}
+        self.shift = shift
+
+    def align_text(self, wav, text):
+        return [Word(w, s + self.shift, e + self.shift) for w, s, e in self.truth[text]]
+
+
+def test_statistics_of_a_perfect_and_a_shifted_aligner(utterances):
+    perfect = word_timing.measure_utterances(ShiftedAligner(utterances, 0.0), utterances)
+    assert perfect["words"] == sum(len(u["verbatim"].split()) for u in utterances) >= 15
+    assert perfect["all_median"] == perfect["all_p90"] == 0.0
+    late = word_timing.measure_utterances(ShiftedAligner(utterances, 0.05), utterances)
+    assert late["start_median"] == late["end_p90"] == pytest.approx(0.05, abs=1e-3)
+
+
+def test_reference_words_match_the_audio(utterances):
+    for u in utterances:
+        audio, rate = sf.read(u["wav"])
+        assert [w for w, _, _ in u["words"]] == u["verbatim"].split()
+        ends = [0.0] + [e for _, _, e in u["words"]]
+        for (_, start, end), previous_end in zip(u["words"], ends):
+            assert previous_end < start < end <= len(audio) / rate
+            # a pause of pure noise before each word (-40 dBFS), sound inside it
+            pause = audio[int(previous_end * rate) + 2 : int(start * rate) - 2]
+            assert abs(pause).max() < 0.08 < abs(audio[int(start * rate) : int(end * rate)]).max()
+
+
+def test_reference_boundaries_are_where_the_words_are(tmp_path):
+    import numpy as np
+
+    words = ["goeiemorgen", "allemaal"]
+    wav = tmp_path / "two.wav"
+    times = word_timing.build_utterance(words, wav, gaps=(0.5, 0.5), noise_db=None, seed=1)
+    audio, rate = sf.read(wav)
+    assert [t[0] for t in times] == words
+    (_, s1, e1), (_, s2, e2) = times
+    assert s1 == pytest.approx(0.3, abs=1e-3)
+    assert s2 - e1 == pytest.approx(0.5, abs=1e-3)
+    # silence between and around the words, sound inside them
+    assert np.abs(audio[: int(s1 * rate) - 1]).max() == 0
+    assert np.abs(audio[int(e1 * rate) + 1 : int(s2 * rate) - 1]).max() == 0
+    assert np.abs(audio[int(s1 * rate) : int(e1 * rate)]).max() > 0.05
