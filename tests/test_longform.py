@@ -124,6 +124,11 @@ def test_demo_model_writes_valid_srt_vtt_txt_json(demo, tmp_path):
     assert [c.content.splitlines() for c in parsed] == [c.lines for c in result.cues]
     vtt = webvtt.read(str(written[1]))
     assert [c.text.splitlines() for c in vtt] == [c.lines for c in result.cues]
+    suber_reader = pytest.importorskip("suber.file_readers")
+    segments = suber_reader.read_input_file(str(written[0]), file_format="SRT")
+    assert [" ".join(w.string for w in s.word_list) for s in segments] == [
+        c.text for c in result.cues
+    ]
     doc = json.loads(written[3].read_text())
     words = [w for s in doc["segments"] for w in s["verbatim_words"]]
     assert words and all(0 <= w["start"] <= w["end"] <= doc["duration"] for w in words)
@@ -219,3 +224,29 @@ def test_cli_subtitle_ctc_timing_needs_a_subtitle_ctc_head(capsys):
                      "--no-progress"])  # fmt: skip
     assert code == 2
     assert "subtitle CTC head" in capsys.readouterr().err
+
+
+class DeafASR(ScriptedASR):
+    """Writes words but its CTC head hears only blanks (as on music)."""
+
+    def transcribe_batch(self, *args, **kwargs):
+        results = super().transcribe_batch(*args, **kwargs)
+        for r in results:
+            r.ctc_speech_frames = 0
+        return results
+
+
+def test_music_only_gives_no_cues_and_a_message(tmp_path):
+    tone = tmp_path / "tone.wav"
+    t = np.arange(20 * RATE) / RATE
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) * 0.1
+    sf.write(tone, chord.astype("float32"), RATE)
+    result = longform.transcribe_long(DeafASR(), tone, progress=False)
+    assert result.method == "fixed"  # VAD hears no speech in the chord, the file is not silent
+    assert result.cues == [] and result.segments == []
+    assert "no speech found" in result.message
+    # the same file through a model whose CTC head does hear something gives text
+    assert longform.transcribe_long(ScriptedASR(), tone, progress=False).cues
+    written = longform.write_outputs(result, tmp_path / "out", "tone", ["srt", "vtt", "json"])
+    assert written[0].read_text() == ""
+    assert json.loads(written[2].read_text())["message"] == result.message
