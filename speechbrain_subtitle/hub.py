@@ -44,8 +44,17 @@ HPARAMS_FOLDER = _data_folder("hparams")
 MODEL_CARD_TEMPLATE = _data_folder("model_cards") / "subtitle_asr.md"
 REQUIRED_FILES = ("hyperparams.yaml", "asr.ckpt", "normalizer.ckpt", "tokenizer.ckpt")
 # Keys of an architecture file replaced by the inference block (``loss`` stays, so
-# that an exported yaml can serve as the architecture of a fine-tuning run).
-TRAINING_ONLY_KEYS = ("modules",)
+# that an exported yaml can serve as the architecture of a fine-tuning run; the
+# inference keys are there when that architecture was itself an exported yaml).
+TRAINING_ONLY_KEYS = (
+    "modules",
+    "beam_size",
+    "decoding_ctc_weight",
+    "decoding_subtitle_ctc_weight",
+    "greedy",
+    "tokenizer",
+    "pretrainer",
+)
 
 INFERENCE_YAML = """
 # ---------------------------------------------------------------- inference

@@ -48,7 +48,7 @@ def test_fine_tune_the_demo_model_for_a_few_steps(tmp_path):
          f"--train_csv={FIXTURES / 'tiny.csv'}", f"--valid_csv={FIXTURES / 'tiny.csv'}",
          "--test_csvs=[]", "--freeze_encoder=True", "--number_of_epochs=1", "--batch_size=2",
          "--grad_accumulation_factor=1", "--n_warmup_steps=5", "--num_workers=0",
-         "--fea_augment=null", "--debug", "--debug_batches=3", "--debug_epochs=1"]
+         "--fea_augment=null", "--valid_search_interval=0"]
     )  # fmt: skip
     start = torch.load(DEMO_MODEL / "asr.ckpt", weights_only=True)
     now = brain.hparams.model.state_dict()
@@ -59,3 +59,9 @@ def test_fine_tune_the_demo_model_for_a_few_steps(tmp_path):
         if k.startswith("verbatim_decoder.") and not torch.equal(start[k].float(), now[k])
     ]
     assert changed
+    # a fine-tuned model exports and loads back like any other
+    from speechbrain_subtitle.hub import export_model
+
+    folder = export_model(out, tmp_path / "exported")
+    again = SubtitleASR.from_hparams(source=str(folder), savedir=str(folder))
+    assert again.transcribe_file(str(DEMO_MODEL / "example.wav"), greedy=True).verbatim
