@@ -58,8 +58,7 @@ def _transcribe(args):
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     asr = _load_model(args)
-    if args.subtitle_timing == "ctc" and asr.model.subtitle_ctc_head is None:
-        raise ValueError("--subtitle-timing ctc needs a model trained with a subtitle CTC head")
+    asr.check_subtitle_timing(args.subtitle_timing)  # before any file, not once per file
     options = {
         "beam_size": args.beam_size,
         "ctc_weight": args.ctc_weight,

@@ -247,6 +247,8 @@ class SubtitleASR(Pretrained):
         """
         if isinstance(tasks, str):
             tasks = (tasks,)
+        if word_times:
+            self.check_subtitle_timing(subtitle_timing)
         search = self.decoding_options(**options)
         wavs, wav_lens = self._batch(wavs, wav_lens)
         results = [SubtitleResult() for _ in range(wavs.shape[0])]
@@ -273,18 +275,26 @@ class SubtitleASR(Pretrained):
             self._time_words(enc, [results[row] for row in voiced], durations, subtitle_timing)
         return results
 
-    def _time_words(self, enc, results, durations, subtitle_timing):
-        """Fills the timed words of ``results`` (one per row of ``enc``)."""
+    def check_subtitle_timing(self, subtitle_timing):
+        """Raises ValueError unless ``subtitle_timing`` can be used with this model."""
         if subtitle_timing not in ("transfer", "ctc"):
             raise ValueError(
                 f"subtitle_timing must be 'transfer' or 'ctc', got {subtitle_timing!r}"
             )
         if subtitle_timing == "ctc" and self.model.subtitle_ctc_head is None:
             raise ValueError("subtitle_timing='ctc' needs a model with a subtitle CTC head")
-        # seconds per encoder frame: the padded batch's duration over its frame count
-        frame_shift = max(durations) / max(int(enc.lengths.max()), 1)
+
+    def _verbatim_ctc(self, enc, seconds):
+        """Verbatim CTC log-probabilities (float) and the seconds per encoder frame,
+        from the padded batch's duration ``seconds`` over its frame count."""
+        frame_shift = seconds / max(int(enc.lengths.max()), 1)
         with torch.no_grad(), self.inference_ctx:
-            verbatim_lp = self.model.ctc_logprobs(enc).float()
+            return self.model.ctc_logprobs(enc).float(), frame_shift
+
+    def _time_words(self, enc, results, durations, subtitle_timing):
+        """Fills the timed words of ``results`` (one per row of ``enc``)."""
+        verbatim_lp, frame_shift = self._verbatim_ctc(enc, max(durations))
+        with torch.no_grad(), self.inference_ctx:
             subtitle_lp = None
             if subtitle_timing == "ctc":
                 states, _ = self.model.subtitle_encoder_states(enc)
@@ -337,11 +347,15 @@ class SubtitleASR(Pretrained):
         if not text.strip():
             return []
         enc = self.encode_batch(wav[None], torch.ones(1))
-        with torch.no_grad(), self.inference_ctx:
-            lp = self.model.ctc_logprobs(enc).float()[0, : int(enc.lengths[0])].cpu()
-        frame_shift = len(wav) / self.sample_rate / max(int(enc.lengths[0]), 1)
+        lp, frame_shift = self._verbatim_ctc(enc, len(wav) / self.sample_rate)
         ids = self.tokenizer.encode_as_ids(text)
-        return align_words(lp, ids, self.tokenizer, frame_shift, blank=self.model.blank_index)
+        return align_words(
+            lp[0, : int(enc.lengths[0])].cpu(),
+            ids,
+            self.tokenizer,
+            frame_shift,
+            blank=self.model.blank_index,
+        )
 
     def transcribe_file(self, path, tasks=TASKS, **options):
         """Both texts of one audio file (any rate or channel count).

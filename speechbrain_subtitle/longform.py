@@ -50,6 +50,7 @@ from speechbrain_subtitle.subtitles import (
     Cue,
     CueConstraints,
     Word,
+    _timestamp,
     _write_atomically,
     check_cues,
     split_into_cues,
@@ -260,14 +261,6 @@ def transcribe_long(
     return result
 
 
-def _time(seconds):
-    ms = int(round(seconds * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
-
-
 def to_transcript(result: LongFormResult) -> str:
     """The verbatim transcript, one timed line per segment.
 
@@ -284,7 +277,7 @@ def to_transcript(result: LongFormResult) -> str:
             continue
         words = seg.verbatim_words
         text = " ".join(w.text for w in words)
-        lines.append(f"[{_time(words[0].start)} --> {_time(words[-1].end)}] {text}")
+        lines.append(f"[{_timestamp(words[0].start)} --> {_timestamp(words[-1].end)}] {text}")
     return "".join(line + "\n" for line in lines)
 
 
