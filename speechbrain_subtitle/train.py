@@ -26,11 +26,14 @@ import logging
 import os
 import shutil
 import sys
+import time
 
 import ruamel.yaml
 import speechbrain as sb
+import torch
 from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.utils.distributed import run_on_main
+from speechbrain.utils.epoch_loop import EpochCounter
 
 from speechbrain_subtitle.brain import SubtitleBrain
 from speechbrain_subtitle.config import compose_yaml_text, load_hparams, load_overrides
@@ -158,6 +161,94 @@ def load_pretrained(hparams, source):
     logger.info("Starting from pretrained model %s", source)
 
 
+class TimedEpochCounter(EpochCounter):
+    """An epoch counter that also stops before an epoch that would end past a time budget.
+
+    Behaves as SpeechBrain's ``EpochCounter`` (and is saved/recovered the same
+    way). With ``max_minutes``, it does not start another epoch when the time
+    spent so far in this process plus the mean duration of its epochs would
+    pass ``max_minutes``. The first epoch always runs. Each finished epoch has
+    been validated and checkpointed, so a timed run ends with usable checkpoints.
+
+    Arguments
+    ---------
+    limit : int
+        Maximum number of epochs.
+    max_minutes : float, optional
+        Wall-clock budget for this process's epochs (``None``: no budget).
+    clock : callable
+        Seconds now (``time.monotonic``; replaceable for tests).
+
+    >>> now = [0.0]
+    >>> counter = TimedEpochCounter(10, max_minutes=1, clock=lambda: now[0])
+    >>> ran = []
+    >>> for epoch in counter:
+    ...     ran.append(epoch)
+    ...     now[0] += 25  # 25 s per epoch: a third one would end at 75 s > 60 s
+    >>> ran
+    [1, 2]
+    >>> [e for e in TimedEpochCounter(3)]
+    [1, 2, 3]
+    """
+
+    def __init__(self, limit, max_minutes=None, clock=time.monotonic):
+        super().__init__(limit)
+        self.max_minutes = max_minutes
+        self.clock = clock
+        self._started = None
+        self._epochs_run = 0
+
+    def __next__(self):
+        now = self.clock()
+        if self._started is None:
+            self._started = now
+        elif self.max_minutes is not None and self._epochs_run:
+            elapsed = now - self._started
+            if elapsed + elapsed / self._epochs_run > self.max_minutes * 60:
+                logger.info(
+                    "Stopping after epoch %d: another epoch would pass max_train_minutes=%s",
+                    self.current,
+                    self.max_minutes,
+                )
+                raise StopIteration
+        epoch = super().__next__()
+        self._epochs_run += 1
+        return epoch
+
+
+def load_encoder_init(hparams, path):
+    """Starts the acoustic encoder (and verbatim CTC head) from a CTC pre-training checkpoint.
+
+    ``path`` is a ``torch.save`` of ``{"encoder": state_dict, "head": state_dict}``
+    and optionally ``"normalizer"`` (the feature statistics the encoder was
+    trained with), as written by ``recipes/SyntheticNL/ctc_pretrain.py``. The
+    decoders keep their fresh initialisation. Encoder keys are checked strictly.
+
+    >>> import tempfile, os
+    >>> from speechbrain_subtitle.config import load_hparams
+    >>> hp = load_hparams("recipes/SyntheticNL/hparams/c8_tiny.yaml",
+    ...                   {"data_folder": tempfile.mkdtemp()})
+    >>> model = hp["model"]
+    >>> state = {"encoder": {k: v + 1 for k, v in model.encoder.state_dict().items()},
+    ...          "head": {k: v + 1 for k, v in model.ctc_head.w.state_dict().items()}}
+    >>> path = os.path.join(tempfile.mkdtemp(), "ctc.pt")
+    >>> torch.save(state, path)
+    >>> before = model.verbatim_decoder.state_dict()["embedding.emb.Embedding.weight"].clone()
+    >>> load_encoder_init(hp, path)
+    >>> all(torch.equal(model.encoder.state_dict()[k], v) for k, v in state["encoder"].items())
+    True
+    >>> torch.equal(model.verbatim_decoder.state_dict()["embedding.emb.Embedding.weight"], before)
+    True
+    """
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = hparams["model"]
+    model.encoder.load_state_dict(state["encoder"], strict=True)
+    model.ctc_head.w.load_state_dict(state["head"], strict=True)
+    if state.get("normalizer"):
+        hparams["normalize"]._load_statistics_dict(state["normalizer"])
+    logger.info("Encoder and CTC head from %s (update %s)", path, state.get("step"))
+
+
 def main(argv=None, prepare=None):
     """Parses arguments, prepares data and tokenizer, trains and evaluates.
 
@@ -187,6 +278,8 @@ def main(argv=None, prepare=None):
     save_composed_hparams(hparams_file, overrides, hparams["output_folder"])
     if pretrained:
         load_pretrained(hparams, pretrained)
+    if hparams.get("encoder_init"):
+        load_encoder_init(hparams, hparams["encoder_init"])
     if prepare is not None:
         run_on_main(prepare, kwargs={"hparams": hparams})
     check = hparams.get("check_audio", True)

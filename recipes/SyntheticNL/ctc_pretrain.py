@@ -46,6 +46,34 @@ def _encoder():
                            intermediate_layer=3, kernel_size=15, dropout=0.1)  # fmt: skip
 
 
+class _Rows(torch.utils.data.Dataset):
+    """(waveform, token ids) of manifest rows; waveforms read with soundfile."""
+
+    def __init__(self, folder, rows, sp, text_key="verbatim"):
+        self.folder, self.rows, self.sp, self.key = folder, rows, sp, text_key
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        row = self.rows[i]
+        wav = torch.from_numpy(sf.read(self.folder / row["wav"], dtype="float32")[0])
+        return wav, torch.tensor(self.sp.encode(row[self.key]))
+
+
+def _collate(items):
+    wavs, texts = zip(*items)
+    longest = max(map(len, wavs))
+    x = torch.zeros(len(wavs), longest)
+    for k, w in enumerate(wavs):
+        x[k, : len(w)] = w
+    y = torch.zeros(len(texts), max(map(len, texts)), dtype=torch.long)
+    for k, t in enumerate(texts):
+        y[k, : len(t)] = t
+    rel = torch.tensor([len(w) / longest for w in wavs])
+    return x, rel, y, torch.tensor([len(t) for t in texts])
+
+
 def pretrain(args):
     """Step 1: CTC-only training of the demo-size encoder."""
     import sentencepiece as spm
@@ -53,17 +81,21 @@ def pretrain(args):
     from speechbrain.processing.features import InputNormalization
 
     torch.manual_seed(args.seed)
+    device = torch.device(args.device)
     folder = pathlib.Path(args.data_folder)
     sp = spm.SentencePieceProcessor(model_file=args.tokenizer)
     train = [r for r in csv.DictReader(open(folder / "train.csv", encoding="utf-8"))
              if r["verbatim"]]  # fmt: skip
-    valid = list(csv.DictReader(open(folder / "valid.csv", encoding="utf-8")))[:2]
+    valid_rows = list(csv.DictReader(open(folder / "valid.csv", encoding="utf-8")))[:2]
+    valid = _Rows(folder, valid_rows, sp)
+    loader = torch.utils.data.DataLoader(
+        _Rows(folder, train, sp), batch_size=args.batch_size, shuffle=True, drop_last=True,
+        collate_fn=_collate, num_workers=args.num_workers, persistent_workers=args.num_workers > 0,
+    )  # fmt: skip
 
-    def load(row):
-        return torch.from_numpy(sf.read(folder / row["wav"], dtype="float32")[0])
-
-    fbank, norm = Fbank(sample_rate=16000, n_fft=400, n_mels=80), InputNormalization("global")
-    enc, head = _encoder(), torch.nn.Linear(144, sp.get_piece_size())
+    fbank = Fbank(sample_rate=16000, n_fft=400, n_mels=80).to(device)
+    norm = InputNormalization("global").to(device)
+    enc, head = _encoder().to(device), torch.nn.Linear(144, sp.get_piece_size()).to(device)
     params = list(enc.parameters()) + list(head.parameters())
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.98))
     warmup = args.warmup
@@ -71,26 +103,27 @@ def pretrain(args):
         opt, lambda s: min((s + 1) / warmup, (warmup / (s + 1)) ** 0.5)
     )
 
-    def batch(rows):
-        wavs = [load(r) for r in rows]
-        longest = max(map(len, wavs))
-        x = torch.zeros(len(wavs), longest)
-        for k, w in enumerate(wavs):
-            x[k, : len(w)] = w
-        texts = [sp.encode(r["verbatim"]) for r in rows]
-        y = torch.zeros(len(texts), max(map(len, texts)), dtype=torch.long)
-        for k, t in enumerate(texts):
-            y[k, : len(t)] = torch.tensor(t)
-        rel = torch.tensor([len(w) / longest for w in wavs])
-        return x, rel, y, torch.tensor([len(t) for t in texts])
+    def report(step, loss):
+        enc.eval()
+        print(f"step {step} loss {loss:.3f} ({time.time() - start:.0f} s)", flush=True)
+        with torch.no_grad():
+            for wav, ref in valid:
+                one = torch.ones(1, device=device)
+                out, _, _ = enc(norm(fbank(wav[None].to(device)), one), one)
+                ids = head(out)[0].argmax(-1).tolist()
+                kept = [a for j, a in enumerate(ids) if a and (j == 0 or ids[j - 1] != a)]
+                print(f"   hyp: {sp.decode(kept)}\n   ref: {sp.decode(ref.tolist())}")
+        state = {"encoder": enc.state_dict(), "head": head.state_dict(), "step": step,
+                 "normalizer": norm._statistics_dict()}  # fmt: skip
+        torch.save(state, args.checkpoint)
+        enc.train()
 
-    start, step = time.time(), 0
+    start, step, limit = time.time(), 0, args.max_minutes * 60 if args.max_minutes else None
+    enc.train()
     while step < args.steps:
-        order = torch.randperm(len(train)).tolist()
-        for i in range(0, len(order) - args.batch_size + 1, args.batch_size):
+        for x, rel, y, y_lens in loader:
             step += 1
-            enc.train()
-            x, rel, y, y_lens = batch([train[j] for j in order[i : i + args.batch_size]])
+            x, rel, y = x.to(device), rel.to(device), y.to(device)
             out, _, lens = enc(norm(fbank(x), rel), rel)
             logprobs = torch.log_softmax(head(out), -1)
             loss = torch.nn.functional.ctc_loss(logprobs.transpose(0, 1), y, lens, y_lens,
@@ -100,19 +133,11 @@ def pretrain(args):
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()
             sched.step()
-            if step % args.report == 0 or step == args.steps:
-                enc.eval()
-                print(f"step {step} loss {loss.item():.3f} ({time.time() - start:.0f} s)")
-                with torch.no_grad():
-                    for row in valid:
-                        out, _, _ = enc(norm(fbank(load(row)[None]), torch.ones(1)), torch.ones(1))
-                        ids = head(out)[0].argmax(-1).tolist()
-                        kept = [a for j, a in enumerate(ids) if a and (j == 0 or ids[j - 1] != a)]
-                        print(f"   hyp: {sp.decode(kept)}\n   ref: {row['verbatim']}")
-                state = {"encoder": enc.state_dict(), "head": head.state_dict(), "step": step}
-                torch.save(state, args.checkpoint)
-            if step >= args.steps:
-                break
+            out_of_time = limit is not None and time.time() - start > limit
+            if step % args.report == 0 or step == args.steps or out_of_time:
+                report(step, loss.item())
+            if step >= args.steps or out_of_time:
+                return 0
     return 0
 
 
@@ -147,6 +172,14 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--report", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="e.g. cuda:0 (default: cpu)")
+    p.add_argument("--num_workers", type=int, default=0, help="audio-reading processes")
+    p.add_argument(
+        "--max_minutes",
+        type=float,
+        default=None,
+        help="stop (and save) after this many minutes even before --steps",
+    )
     p.add_argument("--checkpoint", required=True)
     p.set_defaults(func=pretrain)
     p = sub.add_parser("merge", help="put the pre-trained encoder into an exported model folder")
