@@ -5,8 +5,6 @@ Features, normalization and augmentation are computed here; the network is
 :class:`~speechbrain_subtitle.losses.JointSubtitleLoss`, both wired in YAML.
 """
 
-import csv
-import json
 import logging
 import os
 
@@ -17,6 +15,7 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 
 from speechbrain_subtitle import metrics
 from speechbrain_subtitle.decoding import TASKS, DecodingOptions, decode, greedy_decode
+from speechbrain_subtitle.evaluate import test_summary, write_test_results
 from speechbrain_subtitle.tokenizer import ids_to_text
 
 logger = logging.getLogger(__name__)
@@ -197,23 +196,9 @@ class SubtitleBrain(sb.Brain):
     def _write_test_results(self, folder, stats):
         """``metrics.json`` (normalized verbatim WER, subtitle WER and BLEU), ``hyps.csv``."""
         scores = metrics.score_pairs(self.test_rows) if self.test_rows else {}
-        summary = dict(stats, utterances=self.test_utterances, search=vars(self.test_options()))
-        for key, name in (("verbatim_wer", "WER_verbatim"), ("subtitle_wer", "WER_subtitle")):
-            if scores.get(key) is not None and scores[key].get("wer") is not None:
-                summary[name] = scores[key]["wer"]
-        if scores.get("subtitle_bleu") and scores["subtitle_bleu"].get("bleu") is not None:
-            summary["BLEU_subtitle"] = scores["subtitle_bleu"]["bleu"]
-        summary["scores"] = scores
-        with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as f:
-            json.dump(summary, f, indent=2, ensure_ascii=False)
-        with open(os.path.join(folder, "hyps.csv"), "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["ID", "verbatim", "subtitle", "verbatim_ref", "subtitle_ref"])
-            for row in self.test_rows:
-                writer.writerow(
-                    [row["id"], row["verbatim_hyp"], row["subtitle_hyp"],
-                     row["verbatim_ref"] or "", row["subtitle_ref"] or ""]
-                )  # fmt: skip
+        summary = dict(stats, **test_summary(scores, vars(self.test_options())))
+        summary["utterances"] = self.test_utterances
+        write_test_results(folder, summary, self.test_rows)
         if scores:
             logger.info(
                 "Test scores (search: %s)\n%s", summary["search"], metrics.format_table(scores)

@@ -5,7 +5,8 @@ Subcommands:
 - ``transcribe``: audio files -> verbatim transcript, subtitle, SRT/WebVTT/JSON files;
 - ``export``: a training output folder -> a Hugging Face model folder;
 - ``push``: an exported folder -> the Hugging Face Hub;
-- ``score``: hypotheses vs references -> WER, BLEU, SubER.
+- ``score``: hypotheses vs references -> WER, BLEU, SubER;
+- ``evaluate``: a model + test manifests -> hypotheses, WER, BLEU (and its model card).
 """
 
 import argparse
@@ -104,6 +105,39 @@ def _transcribe(args):
     if failures:
         print(f"{failures} of {len(args.inputs)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _evaluate(args):
+    import os
+
+    from speechbrain_subtitle import metrics
+    from speechbrain_subtitle.evaluate import evaluate_manifest, write_test_results
+    from speechbrain_subtitle.hub import refresh_model_card
+
+    if args.update_card and not os.path.isdir(args.model):
+        raise ValueError("--update-card needs --model to be a local exported folder")
+    names = [Path(m).stem for m in args.manifests]
+    if len(set(names)) != len(names):
+        raise ValueError(f"test sets need distinct file names, got {', '.join(names)}")
+    asr = _load_model(args)
+    options = {"beam_size": args.beam_size, "ctc_weight": args.ctc_weight}
+    options["greedy"] = args.greedy or None
+    results = {}
+    for name, manifest in zip(names, args.manifests):
+        rows, summary = evaluate_manifest(
+            asr, manifest, args.batch_size, progress=not args.no_progress, **options
+        )
+        results[name] = summary
+        print(f"== {name} ({manifest}; search: {summary['search']})")
+        print(metrics.format_table(summary["scores"]))
+        if args.out:
+            folder = Path(args.out) / f"test_{name}"
+            write_test_results(folder, summary, rows)
+            print(f"wrote {folder / 'metrics.json'} and {folder / 'hyps.csv'}")
+    if args.update_card:
+        card = {"data_note": args.data_note} if args.data_note is not None else {}
+        print(f"wrote {refresh_model_card(args.model, results, **card)}")
+    return 0
 
 
 def _export(args):
@@ -293,6 +327,47 @@ def build_parser():
         "--dry-run", action="store_true", help="list what would be uploaded, upload nothing"
     )
     p.set_defaults(func=_push)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="decode test manifests with a model and score both texts",
+        description="Decodes every row of each manifest CSV (ID,duration,wav,start,stop,"
+        "verbatim,subtitle; 16 kHz mono audio) and prints verbatim WER (after Dutch "
+        "normalization), subtitle WER and BLEU. With --out it writes test_<name>/metrics.json "
+        "and hyps.csv per manifest; with --update-card the results replace those in the "
+        "model folder's card (README.md) and config.json.",
+        epilog="Example: speechbrain-subtitle evaluate data/test.csv --model exported/ --out res",
+    )
+    p.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest CSV files")
+    p.add_argument(
+        "--model",
+        default=str(DEMO_MODEL),
+        help="exported model folder or Hugging Face Hub id (default: the bundled demo model)",
+    )
+    p.add_argument(
+        "--savedir", help="where a Hub model is cached (default: pretrained_models/<name>)"
+    )
+    p.add_argument("--out", help="folder for test_<name>/metrics.json and hyps.csv")
+    p.add_argument("--batch-size", type=int, default=8, help="rows decoded together (default: 8)")
+    p.add_argument("--beam-size", type=int, help="beam width (default: the model's yaml)")
+    p.add_argument(
+        "--ctc-weight", type=float, help="verbatim CTC prefix-score weight (default: the yaml's)"
+    )
+    p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
+    p.add_argument(
+        "--update-card",
+        action="store_true",
+        help="write the results into the model folder's card and config.json",
+    )
+    p.add_argument("--data-note", help="with --update-card: replace the card's training-data note")
+    p.add_argument(
+        "--device", default="cpu", help="torch device, e.g. cpu or cuda:0 (default: cpu)"
+    )
+    p.add_argument(
+        "--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="inference precision"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_evaluate)
 
     from speechbrain_subtitle import metrics
 

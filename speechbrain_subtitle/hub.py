@@ -300,6 +300,115 @@ def render_model_card(template, **fields):
     return string.Template(text).substitute(**fields)
 
 
+def _write_card(folder, asr, config, card, metrics, template):
+    """Writes ``config.json`` and the model card ``README.md`` of an exported folder.
+
+    ``config`` holds the export facts (``averaged_checkpoints``,
+    ``weights_dtype``); ``card`` the model-card inputs (``repo_id``,
+    ``language``, ``datasets``, ``data_note``, ``beam_size``, ``ctc_weight``),
+    kept in ``config.json`` so that :func:`refresh_model_card` can render the
+    card again. The example texts are ``asr``'s output on ``example.wav``.
+    """
+    folder = pathlib.Path(folder)
+    example = asr.transcribe_file(str(folder / "example.wav"))
+    model = asr.model
+    parameters = sum(p.numel() for p in model.parameters())
+    averaged = config.get("averaged_checkpoints", 1)
+    config = {
+        "speechbrain_interface": "SubtitleASR",
+        "interface_module": "speechbrain_subtitle.inference",
+        "library": "speechbrain-subtitle",
+        "library_version": __version__,
+        "variant": model.variant,
+        "parameters": parameters,
+        "sample_rate": asr.sample_rate,
+        "vocab_size": asr.tokenizer.get_piece_size(),
+        **config,
+        "test_results": metrics,
+        "card": card,
+    }
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    repo_id, datasets = card["repo_id"], card["datasets"]
+    text = render_model_card(
+        template,
+        metadata=model_card_metadata(repo_id, card["language"], datasets, model.variant, metrics),
+        title=repo_id.split("/")[-1],
+        variant=model.variant,
+        parameters=f"{parameters / 1e6:.1f}M" if parameters >= 1e5 else f"{parameters / 1e3:.0f}k",
+        language=card["language"],
+        datasets_text=", ".join(datasets) or "see the training recipe",
+        sample_rate=asr.sample_rate,
+        data_note=card["data_note"],
+        repo_id=repo_id,
+        short_name=repo_id.split("/")[-1],
+        example_verbatim=example.verbatim,
+        example_subtitle=example.subtitle,
+        beam_size=card["beam_size"],
+        ctc_weight=card["ctc_weight"],
+        results_table=_results_table(metrics),
+        averaged=f" (average of the {averaged} best checkpoints)" if averaged > 1 else "",
+    )
+    (folder / "README.md").write_text(text, encoding="utf-8")
+
+
+#: Model-card inputs of folders exported before they were kept in config.json.
+CARD_DEFAULTS = {
+    "repo_id": "your-org/speechbrain-subtitle-model",
+    "language": "nl",
+    "datasets": [],
+    "data_note": "",
+    "beam_size": 10,
+    "ctc_weight": 0.3,
+}
+
+
+def refresh_model_card(folder, metrics=None, template=MODEL_CARD_TEMPLATE, **card):
+    """Renders the model card (and ``config.json``) of an exported folder again.
+
+    Use it after evaluating the exported weights (``speechbrain-subtitle
+    evaluate --update-card``) or to change the card's text. The weights,
+    tokenizer and ``hyperparams.yaml`` are not touched.
+
+    Arguments
+    ---------
+    folder : str or pathlib.Path
+        An exported model folder (``export``).
+    metrics : dict, optional
+        ``{test set name: metrics.json content}`` replacing the recorded test
+        results (default: keep those in ``config.json``).
+    template : str or pathlib.Path
+        The model card template.
+    **card
+        Model-card inputs to change (``repo_id``, ``language``, ``datasets``,
+        ``data_note``, ``beam_size``, ``ctc_weight``); the others are those
+        kept in ``config.json`` (or :data:`CARD_DEFAULTS`).
+
+    Returns
+    -------
+    pathlib.Path
+        The model card written.
+    """
+    from speechbrain_subtitle.inference import SubtitleASR
+
+    folder = pathlib.Path(folder)
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{folder} has no config.json: is it an exported model folder?")
+    unknown = sorted(set(card) - set(CARD_DEFAULTS))
+    if unknown:
+        raise ValueError(f"Unknown model-card fields: {', '.join(unknown)}")
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    fields = dict(CARD_DEFAULTS, **config.get("card", {}), **card)
+    kept = {k: config[k] for k in ("averaged_checkpoints", "weights_dtype") if k in config}
+    if metrics is None:
+        metrics = config.get("test_results", {})
+    asr = SubtitleASR.from_hparams(
+        source=str(folder), savedir=str(folder), run_opts={"device": "cpu"}
+    )
+    _write_card(folder, asr, kept, fields, metrics, template)
+    return folder / "README.md"
+
+
 def export_model(
     experiment,
     out,
@@ -385,46 +494,19 @@ def export_model(
         asr = SubtitleASR.from_hparams(
             source=str(tmp), savedir=str(tmp), run_opts={"device": "cpu"}
         )
-        example = asr.transcribe_file(str(tmp / "example.wav"))
-        model = asr.model
-        parameters = sum(p.numel() for p in model.parameters())
-        metrics = _test_metrics(experiment)
+        card = {
+            "repo_id": repo_id,
+            "language": language,
+            "datasets": list(datasets),
+            "data_note": data_note,
+            "beam_size": beam_size,
+            "ctc_weight": ctc_weight,
+        }
         config = {
-            "speechbrain_interface": "SubtitleASR",
-            "interface_module": "speechbrain_subtitle.inference",
-            "library": "speechbrain-subtitle",
-            "library_version": __version__,
-            "variant": model.variant,
-            "parameters": parameters,
-            "sample_rate": asr.sample_rate,
-            "vocab_size": asr.tokenizer.get_piece_size(),
             "averaged_checkpoints": len(ckpts),
             "weights_dtype": "float16" if half else "float32",
-            "test_results": metrics,
         }
-        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        card = render_model_card(
-            template,
-            metadata=model_card_metadata(repo_id, language, datasets, model.variant, metrics),
-            title=repo_id.split("/")[-1],
-            variant=model.variant,
-            parameters=f"{parameters / 1e6:.1f}M"
-            if parameters >= 1e5
-            else f"{parameters / 1e3:.0f}k",
-            language=language,
-            datasets_text=", ".join(datasets) or "see the training recipe",
-            sample_rate=asr.sample_rate,
-            data_note=data_note,
-            repo_id=repo_id,
-            short_name=repo_id.split("/")[-1],
-            example_verbatim=example.verbatim,
-            example_subtitle=example.subtitle,
-            beam_size=beam_size,
-            ctc_weight=ctc_weight,
-            results_table=_results_table(metrics),
-            averaged=f" (average of the {len(ckpts)} best checkpoints)" if len(ckpts) > 1 else "",
-        )
-        (tmp / "README.md").write_text(card, encoding="utf-8")
+        _write_card(tmp, asr, config, card, _test_metrics(experiment), template)
         del asr
         os.chmod(tmp, 0o755)
         if out.exists():

@@ -69,6 +69,20 @@ class SubtitleResult:
     ctc_speech_frames: int = None
 
 
+def pad_waveforms(wavs):
+    """Zero-pads 1-D waveforms into a batch: ``(wavs (B, T), relative lengths (B,))``.
+
+    >>> padded, lens = pad_waveforms([torch.ones(4), torch.ones(2)])
+    >>> padded.tolist(), lens.tolist()
+    ([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]], [1.0, 0.5])
+    """
+    longest = max(1, max(len(w) for w in wavs))
+    padded = torch.zeros(len(wavs), longest)
+    for k, w in enumerate(wavs):
+        padded[k, : len(w)] = w
+    return padded, torch.tensor([len(w) / longest for w in wavs])
+
+
 def load_audio_file(path, sample_rate=16000):
     """Reads any file soundfile can read, downmixed to mono and resampled.
 

@@ -36,10 +36,10 @@ import os
 import sys
 from pathlib import Path
 
-import torch
 from tqdm.auto import tqdm
 
 from speechbrain_subtitle.decoding import TASKS
+from speechbrain_subtitle.inference import pad_waveforms
 from speechbrain_subtitle.segmentation import (
     AudioStream,
     Segment,
@@ -230,11 +230,7 @@ def transcribe_long(
     with bar:
         for batch in _batches(segments, batch_size):
             wavs = [stream.read(segments[i].start, segments[i].end) for i in batch]
-            longest = max(len(w) for w in wavs)
-            padded = torch.zeros(len(wavs), max(longest, 1))
-            for k, w in enumerate(wavs):
-                padded[k, : len(w)] = w
-            lens = torch.tensor([len(w) / max(longest, 1) for w in wavs])
+            padded, lens = pad_waveforms(wavs)
             decoded = asr.transcribe_batch(
                 padded,
                 lens,
