@@ -398,7 +398,7 @@ def refresh_model_card(folder, metrics=None, template=MODEL_CARD_TEMPLATE, **car
     if unknown:
         raise ValueError(f"Unknown model-card fields: {', '.join(unknown)}")
     config = json.loads(config_file.read_text(encoding="utf-8"))
-    fields = dict(CARD_DEFAULTS, **config.get("card", {}), **card)
+    fields = {**CARD_DEFAULTS, **config.get("card", {}), **card}
     kept = {k: config[k] for k in ("averaged_checkpoints", "weights_dtype") if k in config}
     if metrics is None:
         metrics = config.get("test_results", {})

@@ -57,3 +57,40 @@ def test_cgn_recipe_prepares_merges_and_trains(tmp_path):
         assert metrics["utterances"] > 0
     verbatim_only = json.loads((out / "test_test" / "metrics.json").read_text())
     assert "WER_verbatim" in verbatim_only and "WER_subtitle" not in verbatim_only
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng")
+def test_ctc_pretraining_then_timed_joint_training_from_that_encoder(tmp_path):
+    """train_demo.sh's steps at test size: CTC-only pre-training of the demo-size
+    encoder, joint training started from it (encoder_init) that stops on its time
+    budget (max_train_minutes) before number_of_epochs."""
+    import torch
+
+    from speechbrain_subtitle.data import read_manifest
+    from speechbrain_subtitle.tokenizer import train_tokenizer
+
+    recipe = _load(RECIPES / "SyntheticNL" / "train.py", "synthetic_nl_train_demo")
+    ctc = _load(RECIPES / "SyntheticNL" / "ctc_pretrain.py", "synthetic_nl_ctc_pretrain")
+    data, out, ckpt = tmp_path / "data", tmp_path / "out", tmp_path / "ctc.pt"
+    recipe.prepare({"data_folder": str(data), "corpus_size": "tiny", "corpus_seed": 5})
+    rows = read_manifest(data / "train.csv", check_audio=False).values()
+    sp = train_tokenizer([r[k] for r in rows for k in ("verbatim", "subtitle")],
+                         tmp_path / "tok", vocab_size=64)  # fmt: skip
+    tok = tmp_path / "tok.model"
+    assert ctc.main(["pretrain", "--data_folder", str(data), "--tokenizer", str(tok),
+                     "--steps", "3", "--batch_size", "4", "--report", "3",
+                     "--checkpoint", str(ckpt)]) == 0  # fmt: skip
+    state = torch.load(ckpt, weights_only=True)
+    assert state["step"] == 3 and state["normalizer"]["count"] > 0
+    brain = recipe.main(
+        [str(RECIPES / "SyntheticNL" / "hparams" / "c8_demo.yaml"), f"--data_folder={data}",
+         f"--output_folder={out}", f"--tokenizer_file={tok}",
+         f"--vocab_size={sp.get_piece_size()}", f"--encoder_init={ckpt}", "--batch_size=8",
+         "--number_of_epochs=5", "--max_train_minutes=0.001", "--test_beam_size=1"],
+        prepare=recipe.prepare,
+    )  # fmt: skip
+    log = (out / "log.txt").read_text()  # SpeechBrain's run log
+    assert f"Encoder and CTC head from {ckpt} (update 3)" in log
+    assert brain.hparams.epoch_counter.current == 1  # the budget stopped it, not the limit of 5
+    assert "another epoch would pass max_train_minutes=0.001" in log
+    assert json.loads((out / "test_test" / "metrics.json").read_text())["utterances"] > 0
