@@ -69,6 +69,11 @@ class SubtitleResult:
     ctc_speech_frames: int = None
 
 
+def _frame_shift(enc, seconds):
+    """Seconds per encoder frame: the padded batch's duration over its frame count."""
+    return seconds / max(int(enc.lengths.max()), 1)
+
+
 def pad_waveforms(wavs):
     """Zero-pads 1-D waveforms into a batch: ``(wavs (B, T), relative lengths (B,))``.
 
@@ -301,18 +306,19 @@ class SubtitleASR(Pretrained):
     def _verbatim_ctc(self, enc, seconds):
         """Verbatim CTC log-probabilities (float) and the seconds per encoder frame,
         from the padded batch's duration ``seconds`` over its frame count."""
-        frame_shift = seconds / max(int(enc.lengths.max()), 1)
         with torch.no_grad(), self.inference_ctx:
-            return self.model.ctc_logprobs(enc).float(), frame_shift
+            return self.model.ctc_logprobs(enc).float(), _frame_shift(enc, seconds)
+
+    def _subtitle_ctc(self, enc):
+        """Subtitle CTC log-probabilities (float) of the subtitle encoder states."""
+        with torch.no_grad(), self.inference_ctx:
+            states, _ = self.model.subtitle_encoder_states(enc)
+            return torch.log_softmax(self.model.subtitle_ctc_head(states).float(), -1)
 
     def _time_words(self, enc, results, durations, subtitle_timing):
         """Fills the timed words of ``results`` (one per row of ``enc``)."""
         verbatim_lp, frame_shift = self._verbatim_ctc(enc, max(durations))
-        with torch.no_grad(), self.inference_ctx:
-            subtitle_lp = None
-            if subtitle_timing == "ctc":
-                states, _ = self.model.subtitle_encoder_states(enc)
-                subtitle_lp = torch.log_softmax(self.model.subtitle_ctc_head(states).float(), -1)
+        subtitle_lp = self._subtitle_ctc(enc) if subtitle_timing == "ctc" else None
         blank = self.model.blank_index
         for k, result in enumerate(results):
             frames = int(enc.lengths[k])
@@ -336,19 +342,23 @@ class SubtitleASR(Pretrained):
                     result.subtitle.split(), result.verbatim_words, start=0.0, end=durations[k]
                 )
 
-    def align_text(self, wav, text):
-        """Times the words of a known verbatim transcript of ``wav``.
+    def align_text(self, wav, text, task="verbatim"):
+        """Times the words of a known transcript (or subtitle) of ``wav``.
 
-        The text is tokenized as written (give it in the form the model's
-        verbatim side was trained on, e.g. lower case without punctuation)
-        and force-aligned to the verbatim CTC head's output.
+        The text is tokenized as written and force-aligned to a CTC head's
+        output: with ``task="verbatim"`` the verbatim CTC head (give the text
+        in the verbatim form, e.g. lower case without punctuation), with
+        ``task="subtitle"`` the subtitle CTC head (models trained with one;
+        give the subtitle as written).
 
         Arguments
         ---------
         wav : torch.Tensor
             1-D mono waveform at the model's sample rate.
         text : str
-            What is said.
+            What is said (or its subtitle).
+        task : str
+            ``"verbatim"`` or ``"subtitle"``.
 
         Returns
         -------
@@ -358,10 +368,18 @@ class SubtitleASR(Pretrained):
         """
         if wav.dim() != 1:
             raise ValueError(f"wav must be 1-D, got shape {tuple(wav.shape)}")
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        if task == "subtitle":
+            self.check_subtitle_timing("ctc")
         if not text.strip():
             return []
         enc = self.encode_batch(wav[None], torch.ones(1))
-        lp, frame_shift = self._verbatim_ctc(enc, len(wav) / self.sample_rate)
+        seconds = len(wav) / self.sample_rate
+        if task == "subtitle":
+            lp, frame_shift = self._subtitle_ctc(enc), _frame_shift(enc, seconds)
+        else:
+            lp, frame_shift = self._verbatim_ctc(enc, seconds)
         ids = self.tokenizer.encode_as_ids(text)
         return align_words(
             lp[0, : int(enc.lengths[0])].cpu(),

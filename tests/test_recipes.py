@@ -94,3 +94,38 @@ def test_ctc_pretraining_then_timed_joint_training_from_that_encoder(tmp_path):
     assert brain.hparams.epoch_counter.current == 1  # the budget stopped it, not the limit of 5
     assert "another epoch would pass max_train_minutes=0.001" in log
     assert json.loads((out / "test_test" / "metrics.json").read_text())["utterances"] > 0
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng")
+def test_subtitle_ctc_head_is_added_without_changing_the_texts(tmp_path):
+    """subtitle_ctc.py on the bundled demo model: a few updates of a new subtitle CTC
+    head, the rest frozen; the written folder loads strictly, aligns subtitles with the
+    head, and writes the same texts as the model it came from."""
+    import torch
+
+    from speechbrain_subtitle.cli import DEMO_MODEL
+    from speechbrain_subtitle.inference import SubtitleASR
+
+    recipe = _load(RECIPES / "SyntheticNL" / "train.py", "synthetic_nl_train_subctc")
+    subctc = _load(RECIPES / "SyntheticNL" / "subtitle_ctc.py", "synthetic_nl_subtitle_ctc")
+    data, out = tmp_path / "data", tmp_path / "with_head"
+    recipe.prepare({"data_folder": str(data), "corpus_size": "tiny", "corpus_seed": 3})
+    argv = ["--model", str(DEMO_MODEL), "--data_folder", str(data), "--out", str(out),
+            "--steps", "2", "--batch_size", "4"]  # fmt: skip
+    assert subctc.main(argv) == 0
+    before = SubtitleASR.from_hparams(source=str(DEMO_MODEL), savedir=str(DEMO_MODEL))
+    after = SubtitleASR.from_hparams(source=str(out), savedir=str(out))
+    assert before.model.subtitle_ctc_head is None and after.model.subtitle_ctc_head is not None
+    example = str(DEMO_MODEL / "example.wav")
+    first, second = before.transcribe_file(example), after.transcribe_file(example)
+    assert (first.verbatim, first.subtitle) == (second.verbatim, second.subtitle)
+    wav = after.load_audio(example)
+    words = after.align_text(wav, "Dat meldt de krant Het Laatste Nieuws.", task="subtitle")
+    assert [w.text for w in words] == "Dat meldt de krant Het Laatste Nieuws.".split()
+    assert all(0 <= w.start <= w.end <= len(wav) / 16000 + 0.05 for w in words)
+    timed = after.transcribe_batch(wav[None], torch.ones(1), word_times=True, subtitle_timing="ctc")
+    assert [w.text for w in timed[0].subtitle_words] == second.subtitle.split()
+    with pytest.raises(ValueError, match="subtitle CTC head"):
+        before.align_text(wav, "Dat meldt de krant.", task="subtitle")
+    with pytest.raises(SystemExit, match="already has a subtitle CTC head"):
+        subctc.main(["--model", str(out), "--data_folder", str(data), "--out", str(tmp_path / "x")])

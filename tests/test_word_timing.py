@@ -113,3 +113,45 @@ def test_demo_model_word_boundaries_within_tolerance(demo_asr, tmp_path):
     # The tolerance is one that a model without timing fails.
     naive = word_timing.measure_utterances(EvenSpread(), utterances)
     assert naive["all_median"] > MEDIAN_TOLERANCE and naive["all_p90"] > P90_TOLERANCE
+
+
+class SubtitleAligner(ShiftedAligner):
+    """Verbatim: the true times. Subtitle ("ctc"): each word at the true time of its
+    reference moved by ``shift`` (words without a reference get arbitrary times)."""
+
+    def __init__(self, utterances, shift):
+        super().__init__(utterances, 0.0)
+        self.refs = {u["subtitle"]: word_timing.subtitle_references(u) for u in utterances}
+        self.subtitle_shift = shift
+
+    def align_text(self, wav, text, task="verbatim"):
+        if task == "verbatim":
+            return super().align_text(wav, text)
+        words = [Word(w, 0.0, 0.01) for w in text.split()]
+        for k, word, start, end in self.refs[text]:
+            words[k] = Word(word, start + self.subtitle_shift, end + self.subtitle_shift)
+        return words
+
+
+def test_subtitle_references_are_the_spoken_words(utterances):
+    total = 0
+    for u in utterances:
+        spoken = {w: (s, e) for w, s, e in u["words"]}
+        for k, word, start, end in word_timing.subtitle_references(u):
+            form = word_timing._norm(word)
+            assert u["subtitle"].split()[k] == word and spoken[form] == (start, end)
+            total += 1
+    assert total >= 10
+
+
+def test_subtitle_timing_statistics_of_both_methods(utterances):
+    found = word_timing.measure_subtitles(SubtitleAligner(utterances, 0.03), utterances)
+    assert found["words"] == sum(len(word_timing.subtitle_references(u)) for u in utterances)
+    assert found["skipped"] == 0
+    # words that match a verbatim word exactly take its (here: true) time
+    assert found["transfer"]["all_p90"] == 0.0
+    assert found["ctc"]["all_median"] == pytest.approx(0.03, abs=1e-3)
+    only = word_timing.measure_subtitles(
+        SubtitleAligner(utterances, 0.03), utterances, ("transfer",)
+    )
+    assert only["ctc"] is None and only["transfer"] == found["transfer"]

@@ -24,6 +24,7 @@ import argparse
 import json
 import pathlib
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -171,9 +172,48 @@ def measure_utterances(asr, utterances):
         s, e = boundary_errors(asr.align_text(wav, utt["verbatim"]), utt["words"])
         starts += s
         ends += e
+    return {"words": len(starts), **_stats(starts, ends)}
+
+
+def _norm(word):
+    return re.sub(r"[^\w]", "", word.lower())
+
+
+def subtitle_references(utterance):
+    """True times of the subtitle words that can be told without an aligner.
+
+    A subtitle word has a known time when its form (lower case, no
+    punctuation) occurs exactly once among the verbatim words and exactly
+    once among the subtitle words: it is then the same spoken word. Numbers
+    in digits, rewritten and added words have no reference.
+
+    Returns
+    -------
+    list of tuple
+        ``(index in subtitle.split(), word, start, end)``.
+
+    >>> utt = {"subtitle": "Het is 5 graden in Gent.", "words": [("het", 0.1, 0.2),
+    ...        ("is", 0.3, 0.4), ("vijf", 0.5, 0.7), ("graden", 0.8, 1.1), ("in", 1.2, 1.3),
+    ...        ("gent", 1.4, 1.8)]}
+    >>> [(k, w) for k, w, _, _ in subtitle_references(utt)]  # "5" has no reference
+    [(0, 'Het'), (1, 'is'), (3, 'graden'), (4, 'in'), (5, 'Gent.')]
+    >>> subtitle_references(utt)[-1]
+    (5, 'Gent.', 1.4, 1.8)
+    """
+    spoken = [_norm(w) for w, _, _ in utterance["words"]]
+    written = utterance["subtitle"].split()
+    forms = [_norm(w) for w in written]
+    refs = []
+    for k, (word, form) in enumerate(zip(written, forms)):
+        if form and forms.count(form) == 1 and spoken.count(form) == 1:
+            _, start, end = utterance["words"][spoken.index(form)]
+            refs.append((k, word, start, end))
+    return refs
+
+
+def _stats(starts, ends):
     both = starts + ends
     return {
-        "words": len(starts),
         "start_median": round(statistics.median(starts), 3),
         "start_p90": round(_percentile(starts, 90), 3),
         "end_median": round(statistics.median(ends), 3),
@@ -183,10 +223,63 @@ def measure_utterances(asr, utterances):
     }
 
 
+def measure_subtitles(asr, utterances, methods=("transfer", "ctc")):
+    """Subtitle word times two ways, against :func:`subtitle_references`.
+
+    ``transfer``: the true verbatim text is aligned with the verbatim CTC head
+    and the times are carried over to the subtitle words
+    (:func:`speechbrain_subtitle.alignment.transfer_times`, what
+    ``--subtitle-timing transfer`` does). ``ctc``: the true subtitle is
+    aligned with the model's subtitle CTC head (``--subtitle-timing ctc``).
+    ``methods`` picks among the two (``ctc`` needs a model with that head).
+
+    Returns
+    -------
+    dict
+        ``words`` (subtitle words with a reference), ``skipped`` (utterances
+        whose subtitle the CTC aligner split into other words), and
+        ``transfer`` and ``ctc`` statistics as in :func:`measure_utterances`
+        (``None`` for a method not measured).
+    """
+    from speechbrain_subtitle.alignment import transfer_times
+
+    errors = {"transfer": ([], []), "ctc": ([], [])}
+    words = skipped = 0
+    for utt in utterances:
+        wav = torch.from_numpy(sf.read(utt["wav"], dtype="float32")[0])
+        written = utt["subtitle"].split()
+        timed = {}
+        if "transfer" in methods:
+            verbatim = asr.align_text(wav, utt["verbatim"])
+            end = len(wav) / SAMPLE_RATE
+            timed["transfer"] = transfer_times(written, verbatim, start=0.0, end=end)
+        if "ctc" in methods:
+            timed["ctc"] = asr.align_text(wav, utt["subtitle"], task="subtitle")
+            if [w.text for w in timed["ctc"]] != written:
+                skipped += 1
+                continue
+        for k, _, start, end in subtitle_references(utt):
+            words += 1
+            for method, found in timed.items():
+                errors[method][0].append(abs(found[k].start - start))
+                errors[method][1].append(abs(found[k].end - end))
+    result = {"words": words, "skipped": skipped}
+    for method, (starts, ends) in errors.items():
+        result[method] = _stats(starts, ends) if starts else None
+    return result
+
+
 def measure(asr, sentences=10, seed=7):
     """:func:`make_utterances` in a temporary folder, then :func:`measure_utterances`."""
     with tempfile.TemporaryDirectory() as tmp:
         return measure_utterances(asr, make_utterances(tmp, sentences, seed))
+
+
+def _print_stats(title, stats):
+    print(f"{title} (synthetic espeak-ng speech, words spoken one by one)")
+    for side in ("start", "end", "all"):
+        print(f"{side:>5}: median {stats[f'{side}_median'] * 1000:.0f} ms, "
+              f"90th percentile {stats[f'{side}_p90'] * 1000:.0f} ms")  # fmt: skip
 
 
 def main(argv=None):
@@ -196,15 +289,29 @@ def main(argv=None):
     parser.add_argument("--sentences", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", help="also save the figures here")
+    parser.add_argument(
+        "--subtitles",
+        action="store_true",
+        help="also time the subtitle words: carried over from the verbatim words, and with the "
+        "subtitle CTC head when the model has one",
+    )
     args = parser.parse_args(argv)
     from speechbrain_subtitle.inference import SubtitleASR
 
     asr = SubtitleASR.from_hparams(source=args.model, savedir=args.model)
-    stats = measure(asr, args.sentences, args.seed)
-    print(f"{stats['words']} words (synthetic espeak-ng speech, words spoken one by one)")
-    for side in ("start", "end", "all"):
-        print(f"{side:>5}: median {stats[f'{side}_median'] * 1000:.0f} ms, "
-              f"90th percentile {stats[f'{side}_p90'] * 1000:.0f} ms")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        utterances = make_utterances(tmp, args.sentences, args.seed)
+        stats = measure_utterances(asr, utterances)
+        _print_stats(f"{stats['words']} verbatim words", stats)
+        if args.subtitles:
+            methods = ("transfer", "ctc") if asr.model.subtitle_ctc_head is not None else ()
+            found = measure_subtitles(asr, utterances, methods or ("transfer",))
+            for method in ("transfer", "ctc"):
+                if found[method]:
+                    _print_stats(f"{found['words']} subtitle words, {method}", found[method])
+            if found["skipped"]:
+                print(f"({found['skipped']} utterances skipped: CTC split the subtitle otherwise)")
+            stats["subtitles"] = found
     print(json.dumps(stats))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(stats) + "\n")
