@@ -42,6 +42,43 @@ def _load_model(args):
     )
 
 
+def _add_model_options(p):
+    """--model, --savedir, --device, --precision (read by :func:`_load_model`)."""
+    p.add_argument(
+        "--model",
+        default=str(DEMO_MODEL),
+        help="exported model folder or Hugging Face Hub id (default: the bundled demo model, "
+        "trained on synthetic espeak-ng Dutch speech)",
+    )
+    p.add_argument(
+        "--savedir", help="where a Hub model is cached (default: pretrained_models/<name>)"
+    )
+    p.add_argument(
+        "--device", default="cpu", help="torch device, e.g. cpu or cuda:0 (default: cpu)"
+    )
+    p.add_argument(
+        "--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="inference precision"
+    )
+
+
+def _add_search_options(p):
+    """--beam-size, --ctc-weight, --greedy (read by :func:`_search_options`)."""
+    p.add_argument("--beam-size", type=int, help="beam width (default: the model's yaml)")
+    p.add_argument(
+        "--ctc-weight", type=float, help="verbatim CTC prefix-score weight (default: the yaml's)"
+    )
+    p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
+
+
+def _search_options(args):
+    """Decoding overrides for ``SubtitleASR`` (``None``: the model's yaml value)."""
+    return {
+        "beam_size": args.beam_size,
+        "ctc_weight": args.ctc_weight,
+        "greedy": args.greedy or None,
+    }
+
+
 def _transcribe(args):
     from speechbrain_subtitle import longform
     from speechbrain_subtitle.segmentation import SegmentationOptions
@@ -60,11 +97,7 @@ def _transcribe(args):
         raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
     asr = _load_model(args)
     asr.check_subtitle_timing(args.subtitle_timing)  # before any file, not once per file
-    options = {
-        "beam_size": args.beam_size,
-        "ctc_weight": args.ctc_weight,
-        "greedy": args.greedy or None,
-    }
+    options = _search_options(args)
     progress = False if args.no_progress else None
     failures = 0
     for path, stem in zip(args.inputs, longform.output_stems(args.inputs)):
@@ -120,8 +153,7 @@ def _evaluate(args):
     if len(set(names)) != len(names):
         raise ValueError(f"test sets need distinct file names, got {', '.join(names)}")
     asr = _load_model(args)
-    options = {"beam_size": args.beam_size, "ctc_weight": args.ctc_weight}
-    options["greedy"] = args.greedy or None
+    options = _search_options(args)
     results = {}
     for name, manifest in zip(names, args.manifests):
         rows, summary = evaluate_manifest(
@@ -209,15 +241,7 @@ def build_parser():
     p.add_argument(
         "inputs", nargs="+", metavar="INPUT", help="audio files (any rate/channels soundfile reads)"
     )
-    p.add_argument(
-        "--model",
-        default=str(DEMO_MODEL),
-        help="exported model folder or Hugging Face Hub id (default: the bundled demo model, "
-        "trained on synthetic espeak-ng Dutch speech)",
-    )
-    p.add_argument(
-        "--savedir", help="where a Hub model is cached (default: pretrained_models/<name>)"
-    )
+    _add_model_options(p)
     p.add_argument(
         "--out", help="folder for the output files (created; default: the current folder)"
     )
@@ -232,11 +256,7 @@ def build_parser():
     p.add_argument(
         "--batch-size", type=int, default=8, help="segments decoded together (default: 8)"
     )
-    p.add_argument("--beam-size", type=int, help="beam width (default: the model's yaml)")
-    p.add_argument(
-        "--ctc-weight", type=float, help="verbatim CTC prefix-score weight (default: the yaml's)"
-    )
-    p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
+    _add_search_options(p)
     p.add_argument(
         "--subtitle-timing",
         default="transfer",
@@ -265,12 +285,6 @@ def build_parser():
         type=float,
         default=15.0,
         help="longest decoding segment in seconds (default: 15)",
-    )
-    p.add_argument(
-        "--device", default="cpu", help="torch device, e.g. cpu or cuda:0 (default: cpu)"
-    )
-    p.add_argument(
-        "--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="inference precision"
     )
     p.add_argument(
         "--json", action="store_true", help="print one JSON object per file instead of text"
@@ -339,33 +353,16 @@ def build_parser():
         epilog="Example: speechbrain-subtitle evaluate data/test.csv --model exported/ --out res",
     )
     p.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest CSV files")
-    p.add_argument(
-        "--model",
-        default=str(DEMO_MODEL),
-        help="exported model folder or Hugging Face Hub id (default: the bundled demo model)",
-    )
-    p.add_argument(
-        "--savedir", help="where a Hub model is cached (default: pretrained_models/<name>)"
-    )
+    _add_model_options(p)
     p.add_argument("--out", help="folder for test_<name>/metrics.json and hyps.csv")
     p.add_argument("--batch-size", type=int, default=8, help="rows decoded together (default: 8)")
-    p.add_argument("--beam-size", type=int, help="beam width (default: the model's yaml)")
-    p.add_argument(
-        "--ctc-weight", type=float, help="verbatim CTC prefix-score weight (default: the yaml's)"
-    )
-    p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
+    _add_search_options(p)
     p.add_argument(
         "--update-card",
         action="store_true",
         help="write the results into the model folder's card and config.json",
     )
     p.add_argument("--data-note", help="with --update-card: replace the card's training-data note")
-    p.add_argument(
-        "--device", default="cpu", help="torch device, e.g. cpu or cuda:0 (default: cpu)"
-    )
-    p.add_argument(
-        "--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="inference precision"
-    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
 
