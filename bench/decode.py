@@ -448,6 +448,7 @@ def asr_pipeline(asr, args, probe):
 def paper_pipeline(model, compute_features, normalize, args, probe, batches):
     """The same rows for a bare model: features, normalization, encoder, ``decode``."""
     from speechbrain_subtitle.decoding import TASKS, DecodingOptions, decode
+    from speechbrain_subtitle.features import batch_features
 
     ratio = args.max_decode_ratio
     options = DecodingOptions(
@@ -457,13 +458,14 @@ def paper_pipeline(model, compute_features, normalize, args, probe, batches):
     normalize.train()
     with torch.no_grad():
         for wavs, lens in batches:
-            normalize(compute_features(wavs), lens, epoch=0)
+            normalize(*batch_features(compute_features, wavs, lens), epoch=0)
     normalize.eval()
 
     def encode(wavs, lens):
         start = time.perf_counter()
         with torch.no_grad():
-            enc = model.encode(normalize(compute_features(wavs), lens), lens)
+            feats, feat_lens = batch_features(compute_features, wavs, lens)
+            enc = model.encode(normalize(feats, feat_lens), feat_lens)
         probe.add("encode", time.perf_counter() - start)
         return enc
 

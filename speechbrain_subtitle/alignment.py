@@ -54,7 +54,7 @@ import torch
 
 from speechbrain_subtitle.metrics import NormalizationOptions, normalize_text
 from speechbrain_subtitle.subtitles import Word
-from speechbrain_subtitle.tokenizer import BLANK_INDEX, SUBTITLE_INDEX
+from speechbrain_subtitle.tokenizer import BLANK_INDEX, content_ids
 
 __all__ = [
     "align_words",
@@ -308,7 +308,9 @@ def align_words(log_probs, token_ids, tokenizer, frame_shift, offset=0.0, blank=
 
     Special ids (blank, ``<unk>``, ``<eos>`` and the task tokens, that is
     ids up to 4) and ids beyond the tokenizer's vocabulary are dropped, as in
-    :func:`speechbrain_subtitle.tokenizer.ids_to_text`; the rest is aligned
+    :func:`speechbrain_subtitle.tokenizer.ids_to_text` (for a
+    :class:`~speechbrain_subtitle.tokenizer.TokenListTokenizer`: blank and
+    ``<sos/eos>``; see :func:`~speechbrain_subtitle.tokenizer.content_ids`); the rest is aligned
     with :func:`ctc_forced_align` and grouped with :func:`word_times`.
 
     When the segment has too few frames for the tokens (which a hypothesis
@@ -322,7 +324,7 @@ def align_words(log_probs, token_ids, tokenizer, frame_shift, offset=0.0, blank=
         CTC log-probabilities of the segment, shape ``(T, V)``.
     token_ids : sequence of int
         The verbatim hypothesis.
-    tokenizer : sentencepiece.SentencePieceProcessor
+    tokenizer : sentencepiece.SentencePieceProcessor or TokenListTokenizer
         The tokenizer of the model (for ``id_to_piece``).
     frame_shift : float
         Seconds per frame.
@@ -356,8 +358,7 @@ def align_words(log_probs, token_ids, tokenizer, frame_shift, offset=0.0, blank=
     """
     if isinstance(token_ids, torch.Tensor):
         token_ids = token_ids.tolist()
-    size = tokenizer.get_piece_size()
-    tokens = [int(i) for i in token_ids if SUBTITLE_INDEX < int(i) < size]
+    tokens = content_ids(tokenizer, token_ids)
     if not tokens:
         return []
     pieces = [tokenizer.id_to_piece(i) for i in tokens]

@@ -16,6 +16,7 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 from speechbrain_subtitle import metrics
 from speechbrain_subtitle.decoding import TASKS, DecodingOptions, decode, greedy_decode
 from speechbrain_subtitle.evaluate import test_summary, write_test_results
+from speechbrain_subtitle.features import batch_features
 from speechbrain_subtitle.tokenizer import ids_to_text
 
 logger = logging.getLogger(__name__)
@@ -64,13 +65,13 @@ class SubtitleBrain(sb.Brain):
         """Features -> normalization -> (SpecAugment) -> model forward."""
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
-        feats = self.hparams.compute_features(wavs)
-        feats = self.modules.normalize(feats, wav_lens, epoch=self.hparams.epoch_counter.current)
+        feats, feat_lens = batch_features(self.hparams.compute_features, wavs, wav_lens)
+        feats = self.modules.normalize(feats, feat_lens, epoch=self.hparams.epoch_counter.current)
         augment = getattr(self.hparams, "fea_augment", None)
         if stage == sb.Stage.TRAIN and augment is not None:
-            feats, wav_lens = augment(feats, wav_lens)
+            feats, feat_lens = augment(feats, feat_lens)
         inputs, _ = batch_targets(batch)
-        return self.modules.model(feats, wav_lens, **inputs)
+        return self.modules.model(feats, feat_lens, **inputs)
 
     def compute_objectives(self, predictions, batch, stage):
         """The masked joint loss; accuracy and (periodically) WER outside training."""

@@ -4,6 +4,7 @@ Subcommands:
 
 - ``transcribe``: audio files -> verbatim transcript, subtitle, SRT/WebVTT/JSON files;
 - ``export``: a training output folder -> a Hugging Face model folder;
+- ``import-nelf``: the authors' released NeLF checkpoint -> a model folder like ``export``'s;
 - ``push``: an exported folder -> the Hugging Face Hub;
 - ``score``: hypotheses vs references -> WER, BLEU, SubER;
 - ``evaluate``: a model + test manifests -> hypotheses, WER, BLEU (and its model card).
@@ -13,9 +14,260 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
-EPILOG = "Run 'speechbrain-subtitle COMMAND --help' for the options of each command."
+#: Exit status of a usage or input error: a bad option, a missing, unreadable or
+#: malformed file, a broken or unsafe model folder.
+EXIT_USAGE = 2
+#: Exit status of any other failure: the Hugging Face Hub unreachable or refusing,
+#: an input of ``transcribe`` that failed, a disk error, an internal error.
+EXIT_FAILURE = 1
+#: Exit status after Ctrl-C.
+EXIT_INTERRUPTED = 130
+#: Longest error message printed (longer ones, e.g. a binary file's content, are cut).
+MAX_MESSAGE = 300
+
+EPILOG = (
+    "Run 'speechbrain-subtitle COMMAND --help' for the options of each command. "
+    "Errors are reported as one line on stderr ('error: ...', naming the file or option "
+    "and the cause; --verbose adds the traceback). Exit status: 0 success; 2 usage or "
+    "input error (bad option, missing/unreadable/malformed file or manifest, broken or "
+    "unsafe model); 1 any other failure (Hugging Face Hub unreachable, offline or refusing, "
+    "an input of 'transcribe' failed or its --out is a file, internal error); 130 interrupted."
+)
+
+#: Options that must be at least a minimum (checked after parsing, before any work).
+_MINIMUMS = {
+    "batch_size": ("--batch-size", 1),
+    "beam_size": ("--beam-size", 1),
+    "max_chars": ("--max-chars", 1),
+    "max_lines": ("--max-lines", 1),
+    "average": ("--average", 1),
+}
+
+
+def one_line(text, limit=MAX_MESSAGE):
+    """``text`` as one printable line of at most ``limit`` characters.
+
+    >>> one_line("first\\nsecond\\tthird")
+    'first second third'
+    >>> len(one_line("x" * 1000))
+    300
+    >>> one_line("bell\\x07")
+    'bell?'
+    """
+    text = " ".join(str(text).split())
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
+    return text
+
+
+def _yaml_errors():
+    """The YAML parser error types (PyYAML's and ruamel.yaml's) that are installed."""
+    types = []
+    try:
+        import yaml
+
+        types.append(yaml.YAMLError)
+    except ImportError:
+        pass
+    try:
+        from ruamel.yaml.error import YAMLError
+
+        types.append(YAMLError)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _first_line(err):
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def _hub_error(err):
+    """``(message, status)`` for a Hugging Face Hub error, else ``None``."""
+    try:
+        from huggingface_hub import errors as hf
+    except ImportError:  # pragma: no cover - huggingface_hub comes with SpeechBrain
+        return None
+    if isinstance(err, hf.OfflineModeIsEnabled):
+        return (
+            "cannot reach the Hugging Face Hub: offline mode is enabled (HF_HUB_OFFLINE=1; "
+            f"unset it to go online) [{_first_line(err)}]",
+            EXIT_FAILURE,
+        )
+    if isinstance(err, hf.LocalTokenNotFoundError):
+        return (
+            "not logged in to the Hugging Face Hub: run 'hf auth login' or set HF_TOKEN",
+            EXIT_FAILURE,
+        )
+    if isinstance(err, hf.RepositoryNotFoundError):
+        return (
+            "Hugging Face Hub repository not found, or not accessible with your token "
+            f"[{_first_line(err)}]",
+            EXIT_USAGE,
+        )
+    if isinstance(err, hf.HfHubHTTPError):
+        response = getattr(err, "response", None)
+        status = getattr(response, "status_code", None)
+        if status in (401, 403):
+            return (
+                f"the Hugging Face Hub refused the request (HTTP {status}: not logged in, or "
+                f"the token may not write there) [{_first_line(err)}]",
+                EXIT_FAILURE,
+            )
+        return f"Hugging Face Hub request failed [{_first_line(err)}]", EXIT_FAILURE
+    if isinstance(err, hf.LocalEntryNotFoundError):
+        return (
+            "cannot reach the Hugging Face Hub and the file is not in the local cache "
+            f"[{_first_line(err)}]",
+            EXIT_FAILURE,
+        )
+    module = type(err).__module__.split(".")[0]
+    if module.startswith(("httpx", "requests", "urllib3", "httpcore")) and any(
+        word in type(err).__name__ for word in ("Connect", "Timeout", "Network", "Proxy")
+    ):
+        return f"cannot reach the Hugging Face Hub [{_first_line(err)}]", EXIT_FAILURE
+    return None
+
+
+def _os_message(err):
+    """An ``OSError`` as ``file: cause`` (``open`` puts the name in ``filename``)."""
+    if err.filename is not None and err.strerror:
+        name = str(err.filename)
+        if err.filename2 is not None:
+            name += f" -> {err.filename2}"
+        return f"{name}: {err.strerror.lower()}"
+    return str(err) or type(err).__name__
+
+
+#: OSErrors that mean a path given to the command is wrong (exit status 2).
+_PATH_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
+def describe_error(err):
+    """The one-line message and the exit status for an exception.
+
+    ==========================================  =====================================  ======
+    exception                                   message                                status
+    ==========================================  =====================================  ======
+    KeyboardInterrupt                           ``interrupted``                        130
+    Hub offline / unreachable / HTTP error      ``cannot reach the Hugging Face Hub``  1
+    Hub repository not found                    ``... repository not found ...``       2
+    File{NotFound,Exists}Error, IsADirectory-,  ``FILE: cause`` (the exception's text)  2
+    NotADirectoryError, PermissionError
+    other OSError (disk full, I/O error)        ``FILE: cause``                        1
+    ValueError (ManifestError, UnsafeModel-     the exception's text                   2
+    Error, ModelLoadError), RuntimeError
+    (ExportError, torch/soundfile), YAML error
+    ImportError (an optional package)           the exception's text                   1
+    anything else                               ``internal error: TYPE: text (run ...  1
+                                                with --verbose for the traceback)``
+    ==========================================  =====================================  ======
+
+    Messages are one line (:func:`one_line`) of at most :data:`MAX_MESSAGE` characters.
+
+    >>> describe_error(FileNotFoundError(2, "No such file or directory", "x.wav"))
+    ('x.wav: no such file or directory', 2)
+    >>> describe_error(KeyError("k"))
+    ("internal error: KeyError: 'k' (run with --verbose for the traceback)", 1)
+    """
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted", EXIT_INTERRUPTED
+    hub = _hub_error(err)
+    if hub is not None:
+        message, status = hub
+    elif isinstance(err, _PATH_ERRORS):
+        message, status = _os_message(err), EXIT_USAGE
+    elif isinstance(err, OSError):
+        message, status = _os_message(err), EXIT_FAILURE
+    elif isinstance(err, (ValueError, RuntimeError)):
+        message, status = str(err) or type(err).__name__, EXIT_USAGE
+    elif isinstance(err, _yaml_errors()):
+        message, status = f"invalid YAML: {err}", EXIT_USAGE
+    elif isinstance(err, ImportError):
+        message, status = str(err) or type(err).__name__, EXIT_FAILURE
+    else:
+        # Cut the text first, so the hint at the end survives a long message.
+        text = one_line(f"{type(err).__name__}: {err}", MAX_MESSAGE - 60)
+        message = f"internal error: {text} (run with --verbose for the traceback)"
+        status = EXIT_FAILURE
+    return one_line(message), status
+
+
+def report_errors(call, verbose=False):
+    """Runs ``call()`` and turns a failure into one line on stderr and an exit status.
+
+    The single place where the commands' exceptions become messages
+    (:func:`describe_error`); with ``verbose`` the traceback is printed first.
+    ``SystemExit`` passes through.
+
+    Returns
+    -------
+    int
+        What ``call()`` returned, or the exit status of the failure.
+    """
+    try:
+        return call()
+    except (Exception, KeyboardInterrupt) as err:
+        message, status = describe_error(err)
+        if verbose:
+            traceback.print_exc()
+        print(f"error: {message}", file=sys.stderr)
+        return status
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2)."""
+
+    def error(self, message):
+        self.exit(
+            EXIT_USAGE, f"error: {self.prog}: {one_line(message)} (see '{self.prog} --help')\n"
+        )
+
+
+def _check_text_files(paths, what="CSV"):
+    """Raises a ``ValueError`` naming the file for an existing file that is not UTF-8 text
+    (Python's own ``UnicodeDecodeError`` does not say which file it was reading)."""
+    import codecs
+
+    for path in paths:
+        if path is None or not Path(path).is_file():
+            continue  # the reader reports a missing file itself
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        offset = 0
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as err:
+                    raise ValueError(
+                        f"{path}: not a UTF-8 text {what} file ({err.reason} at byte "
+                        f"{offset + max(err.start, 0)})"
+                    ) from None
+                offset += len(chunk)
+
+
+def _check_out_folder(out, option="--out"):
+    """Raises unless ``out`` is, or can be created as, a folder."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{option} {out}: is an existing file, not a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"{option} {out}: {parent} is a file, not a folder")
+            break
+
 
 #: The small C8 model trained by recipes/SyntheticNL (kept in the repository).
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "synthetic-nl-c8-demo"
@@ -31,19 +283,60 @@ def _load_model(args):
             f"The bundled demo model ({DEMO_MODEL}) comes with a checkout of the repository; "
             "pass --model with an exported folder or a Hugging Face Hub id"
         )
+    if os.path.isfile(args.model):
+        raise NotADirectoryError(
+            f"--model {args.model}: is a file; give an exported model folder or a Hub id"
+        )
     if os.path.isdir(args.model):
         savedir = args.savedir or args.model  # a local folder is used in place
     else:
         savedir = args.savedir or os.path.join("pretrained_models", args.model.replace("/", "--"))
-    return SubtitleASR.from_hparams(
-        source=args.model,
-        savedir=savedir,
-        run_opts={"device": args.device, "precision": args.precision},
-    )
+    created = None  # the topmost folder of savedir that this call creates
+    for folder in [Path(savedir), *Path(savedir).parents]:
+        if folder.exists():
+            break
+        created = folder
+    try:
+        return SubtitleASR.from_hparams(
+            source=args.model,
+            savedir=savedir,
+            run_opts={"device": args.device, "precision": args.precision},
+            trust_code=getattr(args, "trust_model_code", False),
+        )
+    except BaseException as err:
+        if created is not None and created.is_dir():  # a broken model leaves no cache behind
+            import shutil
+
+            shutil.rmtree(created, ignore_errors=True)
+        if isinstance(err, FileNotFoundError) and isinstance(err.__cause__, OSError):
+            raise FileNotFoundError(_hub_fetch_message(args.model, err.__cause__)) from err
+        raise
+
+
+def _hub_fetch_message(model, cause):
+    """Why ``--model`` (not a local folder) could not be fetched from the Hub."""
+    from huggingface_hub import constants, errors
+
+    start = f"--model {model}: no such local folder, and"
+    if constants.is_offline_mode():
+        return (
+            f"{start} not in the Hugging Face Hub cache; the Hub cannot be reached in offline "
+            "mode (HF_HUB_OFFLINE=1)"
+        )
+    if isinstance(cause, errors.RepositoryNotFoundError):
+        return f"{start} no such repository on the Hugging Face Hub (or it is private/gated)"
+    if isinstance(cause, errors.EntryNotFoundError) and not isinstance(
+        cause, errors.LocalEntryNotFoundError
+    ):
+        return (
+            f"{start} the Hub repository has no hyperparams.yaml: not a speechbrain-subtitle model"
+        )
+    return f"{start} the Hugging Face Hub cannot be reached ({describe_error(cause)[0]})"
 
 
 def _add_model_options(p):
-    """--model, --savedir, --device, --precision (read by :func:`_load_model`)."""
+    """--model, --savedir, --device, --precision, --trust-model-code (read by
+    :func:`_load_model`)."""
     p.add_argument(
         "--model",
         default=str(DEMO_MODEL),
@@ -58,6 +351,12 @@ def _add_model_options(p):
     )
     p.add_argument(
         "--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="inference precision"
+    )
+    p.add_argument(
+        "--trust-model-code",
+        action="store_true",
+        help="load a model whose hyperparams.yaml names code outside the allow-list "
+        "(the yaml is Python code: only for model folders you trust)",
     )
 
 
@@ -93,8 +392,16 @@ def _transcribe(args):
         max_chars_per_line=args.max_chars, max_lines=args.max_lines, max_cps=args.max_cps
     )
     segmentation = SegmentationOptions(min_duration=args.min_segment, max_duration=args.max_segment)
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.out:
+        try:
+            _check_out_folder(args.out)
+        except NotADirectoryError as err:
+            # Every input would fail alike (exit status 1, as for any failed input): one
+            # line, before the model is loaded.
+            first = Path(args.inputs[0]).name
+            more = f" and {len(args.inputs) - 1} other file(s)" if len(args.inputs) > 1 else ""
+            print(f"error: {one_line(err)}; nothing transcribed ({first}{more})", file=sys.stderr)
+            return EXIT_FAILURE
     asr = _load_model(args)
     asr.check_subtitle_timing(args.subtitle_timing)  # before any file, not once per file
     options = _search_options(args)
@@ -102,6 +409,8 @@ def _transcribe(args):
     failures = 0
     for path, stem in zip(args.inputs, longform.output_stems(args.inputs)):
         try:
+            # Never write over an input of this call (checked before decoding).
+            longform.check_outputs(longform.output_paths(out_dir, stem, formats), args.inputs)
             result = longform.transcribe_long(
                 asr,
                 path,
@@ -113,10 +422,16 @@ def _transcribe(args):
                 progress=progress,
                 **options,
             )
-            written = longform.write_outputs(result, out_dir, stem, formats) if formats else []
+            written = (
+                longform.write_outputs(result, out_dir, stem, formats, inputs=args.inputs)
+                if formats
+                else []
+            )
         except (OSError, ValueError, RuntimeError) as err:
             failures += 1
-            print(f"error: {path}: {err}", file=sys.stderr)
+            if args.verbose:
+                traceback.print_exc()
+            print(f"error: {path}: {describe_error(err)[0]}", file=sys.stderr)
             continue
         if result.message:
             print(f"note: {result.message}", file=sys.stderr)
@@ -135,7 +450,7 @@ def _transcribe(args):
             print(f"subtitle: {result.subtitle}")
         for p in written:
             print(f"wrote {p}")
-    if failures:
+    if failures and len(args.inputs) > 1:  # one input: its error line says it all
         print(f"{failures} of {len(args.inputs)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
 
@@ -152,6 +467,13 @@ def _evaluate(args):
     names = [Path(m).stem for m in args.manifests]
     if len(set(names)) != len(names):
         raise ValueError(f"test sets need distinct file names, got {', '.join(names)}")
+    if args.out:
+        _check_out_folder(args.out)
+    from speechbrain_subtitle.data import read_manifest
+
+    _check_text_files(args.manifests, "manifest CSV")
+    for manifest in args.manifests:  # columns, times, files: before the model is loaded
+        read_manifest(manifest, check_audio=False)
     asr = _load_model(args)
     options = _search_options(args)
     results = {}
@@ -172,6 +494,13 @@ def _evaluate(args):
     return 0
 
 
+def _score(args):
+    from speechbrain_subtitle import metrics
+
+    _check_text_files([args.ref, args.hyp])
+    return metrics.run_score(args)
+
+
 def _export(args):
     from speechbrain_subtitle.hub import export_model
 
@@ -190,6 +519,14 @@ def _export(args):
         half=args.half,
     )
     print(f"Exported to {out}")
+    return 0
+
+
+def _import_nelf(args):
+    from speechbrain_subtitle.nelf import import_nelf
+
+    out = import_nelf(args.src, args.out, force=args.force, repo_id=args.repo_id)
+    print(f"Imported {args.src} to {out} (weights: CC BY-NC 4.0, non-commercial use only)")
     return 0
 
 
@@ -216,12 +553,17 @@ def _push(args):
 
 def build_parser():
     """The argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="speechbrain-subtitle",
         description="Joint verbatim transcription and subtitling with SpeechBrain.",
         epilog=EPILOG,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO level)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log progress (INFO level) and print the traceback of an error",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -298,7 +640,12 @@ def build_parser():
     p.add_argument(
         "--experiment", required=True, help="training output_folder (holds hyperparams.yaml, save/)"
     )
-    p.add_argument("--out", required=True, help="folder to create (must not exist unless --force)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="folder to create (must not exist unless --force; never the experiment folder, "
+        "a folder inside or around it, or the current folder)",
+    )
     p.add_argument(
         "--average", type=int, default=1, help="average the N best checkpoints (default: 1)"
     )
@@ -325,11 +672,52 @@ def build_parser():
     p.add_argument(
         "--ctc-weight", type=float, default=0.3, help="default verbatim CTC weight for decoding"
     )
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out if it is an earlier export (any other existing folder is refused)",
+    )
     p.add_argument(
         "--half", action="store_true", help="store the weights as float16 (half the size)"
     )
     p.set_defaults(func=_export)
+
+    p = sub.add_parser(
+        "import-nelf",
+        help="convert the authors' released NeLF checkpoint into a model folder",
+        description="Converts the NeLF model of Poncelet & Van hamme (the five files model.pth, "
+        "train.yaml, tokens.txt, bpe.model, stats.npz of the Hugging Face repository "
+        "nelfproject/NeLF_S2T_Pytorch) into a folder like 'export' writes, which 'transcribe', "
+        "'evaluate' and SubtitleASR.from_hparams load. Decoding defaults are the authors': "
+        "beam 20, verbatim joint CTC/attention with CTC weight 0.3, subtitle length-normalized. "
+        "Options the converter does not reproduce exactly, missing files and mismatching "
+        "weights are refused, naming the option, file or key. The weights are licensed "
+        "CC BY-NC 4.0 (non-commercial use only); so is the converted folder.",
+        epilog="Example: speechbrain-subtitle import-nelf NeLF_S2T_Pytorch/ --out models/nelf",
+    )
+    p.add_argument(
+        "src",
+        metavar="SRC",
+        help="folder holding the five NeLF files, or a Hugging Face Hub id "
+        "(downloaded when online)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        help="folder to create (must not exist unless --force; never SRC, a folder inside or "
+        "around it, or the current folder)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out if it is an earlier export (any other existing folder is refused)",
+    )
+    p.add_argument(
+        "--repo-id",
+        default="your-org/NeLF_S2T-speechbrain-subtitle",
+        help="Hub id shown in the model card",
+    )
+    p.set_defaults(func=_import_nelf)
 
     p = sub.add_parser("push", help="upload an exported folder to the Hugging Face Hub")
     p.add_argument("folder", help="folder made by 'export'")
@@ -375,22 +763,36 @@ def build_parser():
         "normalization, subtitle WER (cased, punctuated) and BLEU, optional SubER.",
     )
     metrics.build_argparser(p)
-    p.set_defaults(func=metrics.run_score)
+    p.set_defaults(func=_score)
     return parser
 
 
+def _check_minimums(parser, args):
+    """Usage error (exit status 2) for a count option below its minimum."""
+    command = parser._subparsers._group_actions[0].choices.get(args.command, parser)
+    for dest, (option, minimum) in _MINIMUMS.items():
+        value = getattr(args, dest, None)
+        if value is not None and value < minimum:
+            command.error(f"argument {option}: {dest} must be at least {minimum}, got {value}")
+
+
 def main(argv=None):
-    """Entry point of the ``speechbrain-subtitle`` console script."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``speechbrain-subtitle`` console script.
+
+    Returns the exit status (see :data:`EPILOG`) instead of raising: every
+    failure is one line on stderr (:func:`report_errors`).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        _check_minimums(parser, args)
+    except SystemExit as done:  # --help, or a usage error already printed
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
     level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:  # SpeechBrain's loggers set their own levels
         handler.setLevel(level)
-    try:
-        return args.func(args)
-    except (FileExistsError, FileNotFoundError, ImportError, ValueError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return report_errors(lambda: args.func(args), verbose=args.verbose)
 
 
 if __name__ == "__main__":

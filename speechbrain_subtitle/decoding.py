@@ -38,6 +38,10 @@ class DecodingOptions:
         Rank finished hypotheses by score per token.
     greedy : bool
         Greedy decoding (fast, no CTC).
+    verbatim_length_normalization : bool or None
+        ``length_normalization`` of the verbatim search alone (None: the same
+        as ``length_normalization``). The authors' NeLF search ranks verbatim
+        hypotheses by their total score and subtitles per token.
     """
 
     beam_size: int = 10
@@ -46,6 +50,17 @@ class DecodingOptions:
     max_decode_ratio: float = 1.0
     length_normalization: bool = True
     greedy: bool = False
+    verbatim_length_normalization: bool = None
+
+    def length_normalized(self, task):
+        """Whether ``task``'s search ranks hypotheses by score per token.
+
+        >>> DecodingOptions(verbatim_length_normalization=False).length_normalized("subtitle")
+        True
+        """
+        if task == "verbatim" and self.verbatim_length_normalization is not None:
+            return bool(self.verbatim_length_normalization)
+        return self.length_normalization
 
     def __post_init__(self):
         if self.beam_size < 1:
@@ -80,7 +95,7 @@ class SourceSlice(torch.nn.Module):
 
 
 class SubtitleBeamSearcher(S2STransformerBeamSearcher):
-    """SpeechBrain's Transformer beam search with a safer stopping rule.
+    """SpeechBrain's Transformer beam search: safer stopping, batch-invariant.
 
     The stock searcher keeps the first ``beam_size`` hypotheses that end and
     stops as soon as it has them, so short, poor hypotheses that end early can
@@ -90,27 +105,100 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
     stops when, for every row, the ``topk``-th best finished hypothesis scores
     at least as well as the best live one (length-normalized scores when
     ``length_normalization`` is on, the usual heuristic), or at the length cap.
+
+    Each row of a batch is searched as it would be alone: a row whose
+    stopping rule holds, or that reaches its own length cap (``row_max_steps``,
+    from its own encoder length; the stock searcher caps every row at the
+    padded length), is frozen there: its pool is completed with its live
+    hypotheses exactly as a search that ends at that step would complete it,
+    and it takes no part in the later steps of the batch.
+
+    Arguments
+    ---------
+    row_max_steps : list of int, optional
+        Length cap of each row (default: the padded length for all rows).
+    **kwargs
+        As for ``S2STransformerBeamSearcher``.
     """
 
-    _best_alive = None
-    _filling = False
+    def __init__(self, *args, row_max_steps=None, **kwargs):
+        bos = kwargs.get("bos_index")
+        if bos is not None and bos == kwargs.get("eos_index"):
+            # Models trained with ESPnet (the NeLF import) start and end with one
+            # <sos/eos> token. SpeechBrain refuses bos == eos with a CTC scorer,
+            # but its prefix scorer never scores the start token (the first step
+            # gives eos the all-blank probability, as ESPnet's does): only blank
+            # must differ. Build with a stand-in start token, then set the real one.
+            kwargs["bos_index"] = -1
+            super().__init__(*args, **kwargs)
+            self.bos_index = bos
+        else:
+            super().__init__(*args, **kwargs)
+        self.row_max_steps = row_max_steps
+        self._best_alive = None
+        self._frozen = None
+        self._last_scores = None
 
     def forward(self, enc_states, wav_len):  # noqa: D102 (same as the parent)
         self._best_alive = None
+        self._frozen = [False] * enc_states.shape[0]
+        self._last_scores = None
         return super().forward(enc_states, wav_len)
 
-    def search_step(self, alived_hyps, *args, **kwargs):  # noqa: D102
-        out = super().search_step(alived_hyps, *args, **kwargs)
-        alive = out[0]
+    def search_step(self, alived_hyps, inp_tokens, log_probs, eos_hyps, *rest):  # noqa: D102
+        self._freeze_finished_rows(alived_hyps, eos_hyps, step=rest[-1])
+        out = super().search_step(alived_hyps, inp_tokens, log_probs, eos_hyps, *rest)
+        alive, scores = out[0], out[-1]
+        self._last_scores = scores
         length = max(1, alive.alived_seq.shape[1])
         best = alive.sequence_scores.view(self.batch_size, self.beam_size).max(dim=-1).values
         self._best_alive = best / length if self.length_normalization else best
         return out
 
+    def _row_done(self, row, pool):
+        """The stopping rule for one row (see the class docstring)."""
+        if self._frozen[row]:
+            return True
+        if self._best_alive is None or len(pool) < self.topk:
+            return False
+        kth = sorted((float(e[2]) for e in pool), reverse=True)[self.topk - 1]
+        return kth >= float(self._best_alive[row])
+
+    def _freeze_finished_rows(self, alived_hyps, pools, step):
+        """Completes and freezes the rows that a search of their own would end now."""
+        caps = self.row_max_steps
+        rows = [
+            row
+            for row, pool in enumerate(pools)
+            if not self._frozen[row]
+            and (self._row_done(row, pool) or (caps is not None and step >= caps[row]))
+        ]
+        if not rows:
+            return
+        self._complete_rows(rows, alived_hyps, pools, self._last_scores)
+        beams = alived_hyps.sequence_scores.view(self.batch_size, self.beam_size)
+        for row in rows:
+            self._frozen[row] = True
+            beams[row] = float("-inf")
+
+    def _complete_rows(self, rows, alived_hyps, pools, scores):
+        """Tops up the pools of ``rows`` with their live hypotheses, as the
+        parent does for every row when the search ends."""
+        rows = [row for row in rows if len(pools[row]) < self.beam_size]
+        if not rows or scores is None:
+            return
+        tokens = torch.full((self.n_bh,), -1, dtype=torch.long, device=self.device)
+        for row in rows:
+            tokens[row * self.beam_size : (row + 1) * self.beam_size] = self.eos_index
+        self._update_hyps_and_scores_if_eos_token(tokens, alived_hyps, pools, scores)
+
     def _update_hyps_and_scores_if_eos_token(self, inp_tokens, alived_hyps, eos_hyps, scores):
         is_eos = inp_tokens.eq(self.eos_index)
         for index in torch.nonzero(is_eos, as_tuple=True)[0].tolist():
-            pool = eos_hyps[index // self.beam_size]
+            row = index // self.beam_size
+            if self._frozen is not None and self._frozen[row]:
+                continue
+            pool = eos_hyps[row]
             entry = (
                 alived_hyps.alived_seq[index, :],
                 alived_hyps.alived_log_probs[index, :],
@@ -124,27 +212,15 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
                 pool[worst] = entry
         return is_eos
 
-    def _fill_alived_hyps_with_eos_token(self, *args, **kwargs):
-        # The parent tops the pools up with the live hypotheses unless they are
-        # full; here "full" must keep its plain meaning.
-        self._filling = True
-        try:
-            return super()._fill_alived_hyps_with_eos_token(*args, **kwargs)
-        finally:
-            self._filling = False
+    def _fill_alived_hyps_with_eos_token(self, alived_hyps, eos_hyps, scores):
+        # The parent tops up every pool when one is short; here only the rows
+        # still searching are completed (frozen rows were completed earlier).
+        live = [row for row in range(len(eos_hyps)) if not self._frozen[row]]
+        self._complete_rows(live, alived_hyps, eos_hyps, scores)
+        return eos_hyps
 
     def _check_full_beams(self, hyps):
-        if self._filling:
-            return all(len(pool) >= self.beam_size for pool in hyps)
-        if self._best_alive is None:
-            return False
-        for row, pool in enumerate(hyps):
-            if len(pool) < self.topk:
-                return False
-            kth = sorted((float(e[2]) for e in pool), reverse=True)[self.topk - 1]
-            if kth < float(self._best_alive[row]):
-                return False
-        return True
+        return all(self._row_done(row, pool) for row, pool in enumerate(hyps))
 
 
 def _ctc_head(model, task, options):
@@ -170,6 +246,21 @@ def _search_inputs(model, task, memories):
     return packed, memories[0][1].float() / packed.shape[1], sources
 
 
+def row_max_steps(memories, ratio):
+    """Longest hypothesis of each row: ``ratio`` times its longest source.
+
+    That is the cap a search of the row alone would have (SpeechBrain caps
+    every row of a batch at the padded length instead).
+
+    Example
+    -------
+    >>> row_max_steps([(torch.zeros(2, 9, 4), torch.tensor([9, 5]))], 0.5)
+    [4, 2]
+    """
+    longest = torch.stack([lengths for _, lengths in memories]).max(dim=0).values
+    return [max(1, int(int(n) * ratio)) for n in longest.tolist()]
+
+
 def beam_search(model, task, memories, options):
     """Beam search of one task; returns (token lists, scores)."""
     decoder = model.decoder(task)
@@ -187,6 +278,7 @@ def beam_search(model, task, memories, options):
         ctc = CTCScorer(ctc_fc=head, blank_index=model.blank_index, eos_index=model.eos_index)
         scorer = ScorerBuilder(full_scorers=[ctc], weights={"ctc": weight})
     searcher = SubtitleBeamSearcher(
+        row_max_steps=row_max_steps(memories, options.max_decode_ratio),
         modules=[decoder, decoder.fc],
         bos_index=model.bos_index(task),
         eos_index=model.eos_index,
@@ -194,7 +286,7 @@ def beam_search(model, task, memories, options):
         max_decode_ratio=options.max_decode_ratio,
         beam_size=options.beam_size,
         temperature=1.0,
-        length_normalization=options.length_normalization,
+        length_normalization=options.length_normalized(task),
         scorer=scorer,
     )
     hyps, _, scores, _ = searcher(enc_states, rel_lens)
@@ -240,7 +332,7 @@ def decode(model, enc, tasks=TASKS, options=None):
             subtitle_states = model.chained_subtitle_states(enc, tokens, lengths)
         memories = model.memories(task, enc, subtitle_states)
         if options.greedy or options.beam_size == 1 and _ctc_head(model, task, options) is None:
-            max_len = model.max_decode_length(enc, options.max_decode_ratio)
+            max_len = row_max_steps(memories, options.max_decode_ratio)
             hyps = greedy_search(
                 model.decoder(task), memories, model.bos_index(task), model.eos_index, max_len
             )

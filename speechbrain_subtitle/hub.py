@@ -93,6 +93,8 @@ def load_state_strict(module, path):
 
     SpeechBrain's default transfer only logs mismatches and keeps random
     weights; this names the missing and unexpected keys and raises instead.
+    The file is read weights-only and every tensor must be finite
+    (:func:`speechbrain_subtitle.safety.load_checkpoint`, ``check_finite``).
 
     Arguments
     ---------
@@ -101,7 +103,12 @@ def load_state_strict(module, path):
     path : str or pathlib.Path
         A state-dict checkpoint.
     """
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    from speechbrain_subtitle.safety import check_finite, load_checkpoint
+
+    state = load_checkpoint(path)  # weights-only, one-line errors for bad files
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelLoadError(f"{path} is not a state dict (name -> tensor)")
+    check_finite(state, path)
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -199,9 +206,9 @@ def _in_experiment(exp_doc, key, experiment, default):
 
 
 def _best_checkpoints(save_folder, count):
-    from speechbrain.utils.checkpoints import Checkpointer
+    from speechbrain_subtitle.checkpoints import SafeCheckpointer
 
-    checkpointer = Checkpointer(save_folder)
+    checkpointer = SafeCheckpointer(save_folder)  # skips damaged checkpoints
     ckpts = checkpointer.find_checkpoints(max_key="ACC", max_num_checkpoints=count)
     if not ckpts:
         ckpts = checkpointer.find_checkpoints(max_num_checkpoints=1)
@@ -215,7 +222,11 @@ def _model_state(ckpts):
 
     if len(ckpts) == 1:
         return torch.load(ckpts[0].paramfiles["model"], map_location="cpu", weights_only=True)
-    return average_checkpoints(ckpts, recoverable_name="model")
+
+    def weights_only(path, map_location=None):
+        return torch.load(path, map_location=map_location, weights_only=True)
+
+    return average_checkpoints(ckpts, recoverable_name="model", parameter_loader=weights_only)
 
 
 def _test_metrics(experiment):
@@ -256,7 +267,7 @@ def _results_table(metrics):
     return "\n".join(lines)
 
 
-def model_card_metadata(repo_id, language, datasets, variant, metrics):
+def model_card_metadata(repo_id, language, datasets, variant, metrics, license="apache-2.0"):
     """The YAML header the Hub reads (tags, licence, model-index with test results)."""
     results = []
     for name, m in metrics.items():
@@ -272,7 +283,7 @@ def model_card_metadata(repo_id, language, datasets, variant, metrics):
                 results.append({"task": task_info, "dataset": dataset, "metrics": found})
     meta = {
         "language": [language],
-        "license": "apache-2.0",
+        "license": license,
         "library_name": "speechbrain",
         "pipeline_tag": "automatic-speech-recognition",
         "tags": [
@@ -305,12 +316,19 @@ def _write_card(folder, asr, config, card, metrics, template):
 
     ``config`` holds the export facts (``averaged_checkpoints``,
     ``weights_dtype``); ``card`` the model-card inputs (``repo_id``,
-    ``language``, ``datasets``, ``data_note``, ``beam_size``, ``ctc_weight``),
-    kept in ``config.json`` so that :func:`refresh_model_card` can render the
-    card again. The example texts are ``asr``'s output on ``example.wav``.
+    ``language``, ``datasets``, ``data_note``, ``beam_size``, ``ctc_weight``;
+    optionally ``license``, default ``apache-2.0``), kept in ``config.json`` so
+    that :func:`refresh_model_card` can render the card again. The example
+    texts are ``asr``'s output on ``example.wav`` (empty when the folder has
+    none, as an imported NeLF model).
     """
+    from speechbrain_subtitle.inference import SubtitleResult
+
     folder = pathlib.Path(folder)
-    example = asr.transcribe_file(str(folder / "example.wav"))
+    if (folder / "example.wav").is_file():
+        example = asr.transcribe_file(str(folder / "example.wav"))
+    else:
+        example = SubtitleResult()
     model = asr.model
     parameters = sum(p.numel() for p in model.parameters())
     averaged = config.get("averaged_checkpoints", 1)
@@ -331,7 +349,14 @@ def _write_card(folder, asr, config, card, metrics, template):
     repo_id, datasets = card["repo_id"], card["datasets"]
     text = render_model_card(
         template,
-        metadata=model_card_metadata(repo_id, card["language"], datasets, model.variant, metrics),
+        metadata=model_card_metadata(
+            repo_id,
+            card["language"],
+            datasets,
+            model.variant,
+            metrics,
+            license=card.get("license", "apache-2.0"),
+        ),
         title=repo_id.split("/")[-1],
         variant=model.variant,
         parameters=f"{parameters / 1e6:.1f}M" if parameters >= 1e5 else f"{parameters / 1e3:.0f}k",
@@ -351,6 +376,18 @@ def _write_card(folder, asr, config, card, metrics, template):
     (folder / "README.md").write_text(text, encoding="utf-8")
 
 
+#: Export facts of ``config.json`` that :func:`refresh_model_card` keeps.
+KEPT_CONFIG_KEYS = ("averaged_checkpoints", "weights_dtype", "model_card_template", "imported_from")
+
+
+def _card_template(name):
+    """The template ``name`` of ``model_cards/`` (a bare file name, nothing else)."""
+    path = MODEL_CARD_TEMPLATE.parent / str(name)
+    if pathlib.Path(str(name)).name != str(name) or not path.is_file():
+        raise FileNotFoundError(f"config.json names an unknown model card template {name!r}")
+    return path
+
+
 #: Model-card inputs of folders exported before they were kept in config.json.
 CARD_DEFAULTS = {
     "repo_id": "your-org/speechbrain-subtitle-model",
@@ -362,7 +399,7 @@ CARD_DEFAULTS = {
 }
 
 
-def refresh_model_card(folder, metrics=None, template=MODEL_CARD_TEMPLATE, **card):
+def refresh_model_card(folder, metrics=None, template=None, **card):
     """Renders the model card (and ``config.json``) of an exported folder again.
 
     Use it after evaluating the exported weights (``speechbrain-subtitle
@@ -376,8 +413,10 @@ def refresh_model_card(folder, metrics=None, template=MODEL_CARD_TEMPLATE, **car
     metrics : dict, optional
         ``{test set name: metrics.json content}`` replacing the recorded test
         results (default: keep those in ``config.json``).
-    template : str or pathlib.Path
-        The model card template.
+    template : str or pathlib.Path, optional
+        The model card template (default: the one ``config.json`` names in
+        ``model_card_template``, as an imported NeLF model does, else
+        :data:`MODEL_CARD_TEMPLATE`).
     **card
         Model-card inputs to change (``repo_id``, ``language``, ``datasets``,
         ``data_note``, ``beam_size``, ``ctc_weight``); the others are those
@@ -399,7 +438,10 @@ def refresh_model_card(folder, metrics=None, template=MODEL_CARD_TEMPLATE, **car
         raise ValueError(f"Unknown model-card fields: {', '.join(unknown)}")
     config = json.loads(config_file.read_text(encoding="utf-8"))
     fields = {**CARD_DEFAULTS, **config.get("card", {}), **card}
-    kept = {k: config[k] for k in ("averaged_checkpoints", "weights_dtype") if k in config}
+    kept = {k: config[k] for k in KEPT_CONFIG_KEYS if k in config}
+    if template is None:
+        named = config.get("model_card_template")
+        template = MODEL_CARD_TEMPLATE if named is None else _card_template(named)
     if metrics is None:
         metrics = config.get("test_results", {})
     asr = SubtitleASR.from_hparams(
@@ -407,6 +449,90 @@ def refresh_model_card(folder, metrics=None, template=MODEL_CARD_TEMPLATE, **car
     )
     _write_card(folder, asr, kept, fields, metrics, template)
     return folder / "README.md"
+
+
+def is_export_folder(folder):
+    """Whether ``folder`` was written by :func:`export_model` (or
+    :func:`speechbrain_subtitle.nelf.import_nelf`).
+
+    Every export (and import) writes a ``config.json`` whose ``library`` is
+    ``"speechbrain-subtitle"`` and whose ``speechbrain_interface`` is
+    ``"SubtitleASR"`` (:func:`refresh_model_card` keeps both); that is the
+    mark ``--force`` looks for before it replaces a folder.
+
+    >>> is_export_folder(HPARAMS_FOLDER)
+    False
+    """
+    try:
+        config = json.loads((pathlib.Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(config, dict)
+        and config.get("library") == "speechbrain-subtitle"
+        and config.get("speechbrain_interface") == "SubtitleASR"
+    )
+
+
+def _within(path, folder):
+    """Whether resolved ``path`` is ``folder`` or lies inside it."""
+    return path == folder or folder in path.parents
+
+
+def check_export_target(experiment, out, force=False, what="experiment folder"):
+    """Raises unless ``out`` can safely receive an export of ``experiment``.
+
+    Refused, whatever ``force`` says: an ``out`` that is an existing file;
+    one that is, contains or lies inside the experiment folder (replacing it
+    would delete checkpoints and logs); one that is or contains the current
+    folder. An existing folder is replaced only with ``force`` and only when
+    it is an earlier export (:func:`is_export_folder`). ``what`` names
+    ``experiment`` in the messages (``import-nelf`` checks its source folder).
+
+    Raises
+    ------
+    FileExistsError
+        If ``out`` exists and may not be replaced.
+    ExportError
+        If ``out`` overlaps the experiment or the current folder.
+    """
+    experiment, out = pathlib.Path(experiment), pathlib.Path(out)
+    target, exp, cwd = out.resolve(), experiment.resolve(), pathlib.Path.cwd().resolve()
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is an existing file, not a model folder")
+    if _within(target, exp) or _within(exp, target):
+        raise ExportError(f"--out {out} is, contains or lies inside the {what} {experiment}")
+    if _within(cwd, target):
+        raise ExportError(f"--out {out} is or contains the current folder ({cwd})")
+    if not out.exists():
+        return
+    if not force:
+        raise FileExistsError(f"{out} exists; pass force=True (--force) to replace it")
+    if not is_export_folder(out):
+        raise FileExistsError(
+            f"--force only replaces an earlier export, and {out} is not one "
+            "(no config.json written by speechbrain-subtitle export)"
+        )
+
+
+def _replace_folder(new, out):
+    """Moves folder ``new`` to ``out``, replacing an existing ``out``: the old
+    folder is moved aside first and deleted only once ``new`` is in place (it
+    is moved back if that fails)."""
+    new, out = pathlib.Path(new), pathlib.Path(out)
+    if not out.exists():
+        os.replace(new, out)
+        return
+    old = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    aside = old / out.name
+    os.replace(out, aside)
+    try:
+        os.replace(new, out)
+    except BaseException:
+        os.replace(aside, out)
+        shutil.rmtree(old, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def export_model(
@@ -448,7 +574,10 @@ def export_model(
     beam_size, ctc_weight, subtitle_ctc_weight : int, float, float
         Default search settings written into ``hyperparams.yaml``.
     force : bool
-        Replace ``out`` if it exists (otherwise an existing folder is an error).
+        Replace ``out`` if it exists and is an earlier export
+        (:func:`is_export_folder`); otherwise an existing ``out`` is an error.
+        ``out`` may never be, contain or lie inside ``experiment``, nor be
+        or contain the current folder (see :func:`check_export_target`).
     template : str or pathlib.Path
         The model card template.
     half : bool
@@ -461,8 +590,7 @@ def export_model(
         The created folder.
     """
     experiment, out = pathlib.Path(experiment), pathlib.Path(out)
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; pass force=True (--force) to replace it")
+    check_export_target(experiment, out, force)
     hp_file = experiment / "hyperparams.yaml"
     if not hp_file.is_file():
         raise ExportError(f"{experiment} is not a training output folder (no hyperparams.yaml)")
@@ -509,9 +637,7 @@ def export_model(
         _write_card(tmp, asr, config, card, _test_metrics(experiment), template)
         del asr
         os.chmod(tmp, 0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        _replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -523,6 +649,12 @@ def export_model(
 def list_upload(folder):
     """``[(relative path, size in bytes), ...]`` of the files a push uploads."""
     folder = pathlib.Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(
+            f"{folder}: no such folder (push takes a folder made by 'speechbrain-subtitle export')"
+        )
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is a file, not an exported model folder")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(
@@ -572,6 +704,14 @@ def push_folder(
     -------
     list
         The files (relative path, size) uploaded or that would be.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        If ``folder`` is not an exported model folder (checked first, also by ``dry_run``).
+    ConnectionError
+        In offline mode (``HF_HUB_OFFLINE=1``), before any request; Hub errors
+        (``huggingface_hub.errors``) pass through.
     """
     if "/" not in repo_id:
         raise ValueError(f"repo_id must look like 'org/name', got {repo_id!r}")
@@ -579,8 +719,13 @@ def push_folder(
     if dry_run:
         return files
     if api is None:
-        from huggingface_hub import HfApi
+        from huggingface_hub import HfApi, constants
 
+        if constants.is_offline_mode():
+            raise ConnectionError(
+                f"cannot push {folder} to {repo_id}: the Hugging Face Hub cannot be reached in "
+                "offline mode (HF_HUB_OFFLINE=1); unset HF_HUB_OFFLINE to push"
+            )
         api = HfApi(token=token)
     api.create_repo(repo_id, private=private, repo_type="model", exist_ok=True)
     if revision:

@@ -21,7 +21,9 @@ import torchaudio
 from speechbrain.inference.interfaces import Pretrained
 
 from speechbrain_subtitle.alignment import align_words, transfer_times
+from speechbrain_subtitle.audio_checks import check_array, check_batch, check_length
 from speechbrain_subtitle.decoding import TASKS, DecodingOptions, decode
+from speechbrain_subtitle.features import batch_features
 from speechbrain_subtitle.tokenizer import ids_to_text
 
 #: yaml keys of the search settings that differ from the option names (the
@@ -69,18 +71,24 @@ class SubtitleResult:
     ctc_speech_frames: int = None
 
 
-def _frame_shift(enc, seconds):
-    """Seconds per encoder frame: the padded batch's duration over its frame count."""
-    return seconds / max(int(enc.lengths.max()), 1)
+def _frame_shift(frames, seconds):
+    """Seconds per encoder frame of one utterance: its duration over its frame count."""
+    return seconds / max(int(frames), 1)
 
 
 def pad_waveforms(wavs):
     """Zero-pads 1-D waveforms into a batch: ``(wavs (B, T), relative lengths (B,))``.
 
+    Rows too short to decode or holding NaN/infinity are left as they are:
+    :meth:`SubtitleASR.transcribe_batch` checks the batch (see
+    :func:`speechbrain_subtitle.audio_checks.check_batch`).
+
     >>> padded, lens = pad_waveforms([torch.ones(4), torch.ones(2)])
     >>> padded.tolist(), lens.tolist()
     ([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]], [1.0, 0.5])
     """
+    if not wavs:
+        raise ValueError("pad_waveforms needs at least one waveform")
     longest = max(1, max(len(w) for w in wavs))
     padded = torch.zeros(len(wavs), longest)
     for k, w in enumerate(wavs):
@@ -102,6 +110,21 @@ def load_audio_file(path, sample_rate=16000):
     -------
     torch.Tensor
         1-D float32 waveform.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a file.
+    ValueError
+        If it is not readable audio, holds no samples, no finite sample (all
+        NaN or infinity), or too few samples to decode
+        (:func:`~speechbrain_subtitle.audio_checks.min_samples`).
+
+    Notes
+    -----
+    NaN and infinite samples are set to 0 before resampling (which would
+    spread them), with a warning giving their count and the time of the
+    first one (see :mod:`speechbrain_subtitle.audio_checks`).
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Audio file not found: {path}")
@@ -111,9 +134,11 @@ def load_audio_file(path, sample_rate=16000):
         raise ValueError(f"{path} is not a readable audio file ({err})") from None
     if data.shape[0] == 0:
         raise ValueError(f"{path} holds no audio samples")
+    check_array(data, path, rate)
     wav = torch.from_numpy(data).mean(dim=1)
     if rate != sample_rate:
         wav = torchaudio.functional.resample(wav, rate, sample_rate)
+    check_length(path, len(wav), sample_rate)
     return wav
 
 
@@ -140,12 +165,22 @@ class SubtitleASR(Pretrained):
         self.sample_rate = getattr(self.hparams, "sample_rate", 16000)
 
     @classmethod
-    def from_hparams(cls, source, hparams_file="hyperparams.yaml", **kwargs):
+    def from_hparams(cls, source, hparams_file="hyperparams.yaml", trust_code=False, **kwargs):
         """Loads a model from an exported folder or a Hugging Face Hub id.
 
         A ``source`` that is an existing folder is loaded offline and must hold
-        the exported files (a clear error names the missing ones); anything else
-        is treated as a Hub id by SpeechBrain.
+        the exported files (a clear error names the missing ones); a ``source``
+        written as a path (``./x``, ``/x``, ``~/x``, ``x/`` or ``dir/x`` with an
+        existing ``dir``) that does not exist raises FileNotFoundError; anything
+        else is a Hub id.
+
+        Before anything is built, ``hyperparams.yaml`` is checked by
+        :func:`speechbrain_subtitle.safety.check_model_yaml`: a tag that would
+        import or call something outside the allow-list raises
+        :class:`~speechbrain_subtitle.safety.UnsafeModelError`. Weights and
+        normalizer statistics are read weights-only (a pickle holding code is
+        refused without running it) and must be finite. A failed Hub download
+        removes the ``savedir`` this call created.
 
         Arguments
         ---------
@@ -153,23 +188,106 @@ class SubtitleASR(Pretrained):
             Folder made by ``speechbrain-subtitle export`` or a Hub id.
         hparams_file : str
             Name of the yaml in ``source``.
+        trust_code : bool
+            Skip the yaml allow-list check: only for folders whose yaml you
+            trust (it is Python code for HyperPyYAML). The weights are still
+            read weights-only and checked.
         **kwargs
-            ``savedir``, ``run_opts`` ... as for SpeechBrain's ``Pretrained.from_hparams``.
+            ``savedir``, ``run_opts``, ``overrides`` ... as for SpeechBrain's
+            ``Pretrained.from_hparams``.
 
         Returns
         -------
         SubtitleASR
         """
-        from speechbrain_subtitle.hub import REQUIRED_FILES
+        import pathlib
+        import shutil
 
-        if os.path.isdir(str(source)):
+        from hyperpyyaml import load_hyperpyyaml
+        from speechbrain.processing.features import InputNormalization
+        from speechbrain.utils.fetching import FetchConfig, LocalStrategy, fetch
+
+        from speechbrain_subtitle import safety
+        from speechbrain_subtitle.hub import REQUIRED_FILES, load_state_strict
+
+        source = os.fspath(source) if isinstance(source, os.PathLike) else source
+        is_folder = isinstance(source, str) and os.path.isdir(source)
+        if isinstance(source, str) and not is_folder and safety.looks_like_local_path(source):
+            raise FileNotFoundError(
+                f"{source}: no such model folder (a Hub id looks like 'org/name')"
+            )
+        if is_folder:
             needed = [hparams_file] + [f for f in REQUIRED_FILES if f != "hyperparams.yaml"]
-            missing = [f for f in needed if not os.path.isfile(os.path.join(str(source), f))]
+            missing = [f for f in needed if not os.path.isfile(os.path.join(source, f))]
             if missing:
                 raise FileNotFoundError(
                     f"{source} is not a complete exported model: missing {', '.join(missing)}"
                 )
-        return super().from_hparams(source, hparams_file=hparams_file, **kwargs)
+        savedir = kwargs.pop("savedir", None)
+        overrides = kwargs.pop("overrides", {})
+        overrides_must_match = kwargs.pop("overrides_must_match", True)
+        download_only = kwargs.pop("download_only", False)
+        local_strategy = kwargs.pop("local_strategy", LocalStrategy.SYMLINK)
+        fetch_config = kwargs.pop("fetch_config", FetchConfig())
+        created = None  # the topmost folder this call creates for savedir
+        if savedir is not None:
+            for folder in [pathlib.Path(savedir), *pathlib.Path(savedir).parents]:
+                if folder.exists():
+                    break
+                created = folder
+        try:
+            try:
+                hparams_path = fetch(
+                    filename=hparams_file,
+                    source=source,
+                    savedir=savedir,
+                    save_filename=None,
+                    local_strategy=local_strategy,
+                    fetch_config=fetch_config,
+                )
+            except OSError as err:  # huggingface_hub's not-found errors are OSErrors
+                if is_folder:
+                    raise
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                raise FileNotFoundError(
+                    f"{source}: no such local folder, and {hparams_file} could not be fetched "
+                    f"from the Hugging Face Hub ({type(err).__name__}: {first})"
+                ) from err
+            safety.check_model_yaml(hparams_path, trust_code=trust_code)
+            with open(hparams_path, encoding="utf-8") as fin:
+                hparams = load_hyperpyyaml(fin, overrides, overrides_must_match)
+            if not isinstance(hparams, dict) or "pretrainer" not in hparams:
+                raise ValueError(f"{hparams_path} defines no pretrainer: not a model yaml")
+            hparams["savedir"] = savedir
+            pretrainer = hparams["pretrainer"]
+            if pretrainer.paths and not trust_code:
+                raise safety.UnsafeModelError(
+                    f"{hparams_path}: the pretrainer's paths ({', '.join(pretrainer.paths)}) "
+                    f"load files from outside the model; {safety.TRUST_HINT}"
+                )
+            pretrainer.set_collect_in(savedir)
+            pretrainer.collect_files(
+                default_source=source, local_strategy=local_strategy, fetch_config=fetch_config
+            )
+        except BaseException:
+            if created is not None and created.is_dir():
+                shutil.rmtree(created, ignore_errors=True)
+            raise
+        if download_only:
+            return None
+        for name, obj in pretrainer.loadables.items():
+            # Weights-only loading, whatever torch's default: SpeechBrain's own
+            # InputNormalization._load and module transfer use torch.load's default.
+            if isinstance(obj, InputNormalization):
+                if trust_code and name in pretrainer.custom_hooks:
+                    continue
+                pretrainer.custom_hooks[name] = safety.load_normalizer
+            elif isinstance(obj, torch.nn.Module) and name not in pretrainer.custom_hooks:
+                pretrainer.custom_hooks[name] = load_state_strict
+        pretrainer.load_collected()
+        asr = cls(modules=hparams["modules"], hparams=hparams, **kwargs)
+        safety.check_finite(asr.mods.state_dict(), f"the model loaded from {source}")
+        return asr
 
     @property
     def model(self):
@@ -212,9 +330,9 @@ class SubtitleASR(Pretrained):
         """
         wavs, wav_lens = self._batch(wavs, wav_lens)
         with torch.no_grad(), self.inference_ctx:
-            feats = self.hparams.compute_features(wavs)
-            feats = self.mods.normalize(feats, wav_lens)
-            return self.model.encode(feats, wav_lens)
+            feats, feat_lens = batch_features(self.hparams.compute_features, wavs, wav_lens)
+            feats = self.mods.normalize(feats, feat_lens)
+            return self.model.encode(feats, feat_lens)
 
     def _batch(self, wavs, wav_lens):
         if wavs.dim() == 1:
@@ -264,6 +382,7 @@ class SubtitleASR(Pretrained):
             One per row; rows that are silent (peak below ``SILENCE_PEAK``) get
             empty texts without being decoded.
         """
+        wavs, wav_lens = check_batch(wavs, wav_lens, self.sample_rate)
         if isinstance(tasks, str):
             tasks = (tasks,)
         if word_times:
@@ -303,11 +422,10 @@ class SubtitleASR(Pretrained):
         if subtitle_timing == "ctc" and self.model.subtitle_ctc_head is None:
             raise ValueError("subtitle_timing='ctc' needs a model with a subtitle CTC head")
 
-    def _verbatim_ctc(self, enc, seconds):
-        """Verbatim CTC log-probabilities (float) and the seconds per encoder frame,
-        from the padded batch's duration ``seconds`` over its frame count."""
+    def _verbatim_ctc(self, enc):
+        """Verbatim CTC log-probabilities (float) of the encoder states."""
         with torch.no_grad(), self.inference_ctx:
-            return self.model.ctc_logprobs(enc).float(), _frame_shift(enc, seconds)
+            return self.model.ctc_logprobs(enc).float()
 
     def _subtitle_ctc(self, enc):
         """Subtitle CTC log-probabilities (float) of the subtitle encoder states."""
@@ -317,11 +435,12 @@ class SubtitleASR(Pretrained):
 
     def _time_words(self, enc, results, durations, subtitle_timing):
         """Fills the timed words of ``results`` (one per row of ``enc``)."""
-        verbatim_lp, frame_shift = self._verbatim_ctc(enc, max(durations))
+        verbatim_lp = self._verbatim_ctc(enc)
         subtitle_lp = self._subtitle_ctc(enc) if subtitle_timing == "ctc" else None
         blank = self.model.blank_index
         for k, result in enumerate(results):
             frames = int(enc.lengths[k])
+            frame_shift = _frame_shift(frames, durations[k])
             lp = verbatim_lp[k, :frames].cpu()
             result.ctc_speech_frames = int((lp.argmax(-1) != blank).sum())
             result.verbatim_words = align_words(
@@ -376,10 +495,8 @@ class SubtitleASR(Pretrained):
             return []
         enc = self.encode_batch(wav[None], torch.ones(1))
         seconds = len(wav) / self.sample_rate
-        if task == "subtitle":
-            lp, frame_shift = self._subtitle_ctc(enc), _frame_shift(enc, seconds)
-        else:
-            lp, frame_shift = self._verbatim_ctc(enc, seconds)
+        lp = self._subtitle_ctc(enc) if task == "subtitle" else self._verbatim_ctc(enc)
+        frame_shift = _frame_shift(enc.lengths[0], seconds)
         ids = self.tokenizer.encode_as_ids(text)
         return align_words(
             lp[0, : int(enc.lengths[0])].cpu(),

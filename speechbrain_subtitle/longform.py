@@ -38,6 +38,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from speechbrain_subtitle.audio_checks import check_length, warn_nonfinite
 from speechbrain_subtitle.decoding import TASKS
 from speechbrain_subtitle.inference import pad_waveforms
 from speechbrain_subtitle.segmentation import (
@@ -98,8 +99,10 @@ class LongFormResult:
     duration : float
         Its length in seconds.
     method : str
-        How it was segmented: ``"vad"``, ``"fixed"`` (VAD found no speech in a
-        non-silent file) or ``"silence"``.
+        How it was segmented: ``"vad"``, ``"fixed"`` (VAD found no speech
+        region in a non-silent file but rates some windows above its
+        fallback threshold), ``"nonspeech"`` (noise, tones, music: nothing
+        decoded) or ``"silence"``.
     segments : list of SegmentText
         Decoded segments in time order (only those with text).
     cues : list of Cue
@@ -202,7 +205,10 @@ def transcribe_long(
     Raises
     ------
     FileNotFoundError, ValueError
-        For a missing, empty or unreadable file (see ``AudioStream``).
+        For a missing, empty or unreadable file (see ``AudioStream``), one
+        too short to decode, or one without any finite sample. NaN and
+        infinite samples among finite ones are set to 0 with a warning
+        (see :mod:`speechbrain_subtitle.audio_checks`).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -211,11 +217,18 @@ def transcribe_long(
     if isinstance(tasks, str):
         tasks = (tasks,)
     stream = AudioStream(str(path), asr.sample_rate)
+    check_length(str(path), stream.num_samples, asr.sample_rate)
     if progress is None:
         progress = sys.stderr.isatty()
     disable = not progress
     segments, method = segment_audio(stream, segmentation, progress=progress)
+    nonfinite, first = stream.check_finite()  # after the VAD's pass: no second read
+    if nonfinite:
+        warn_nonfinite(str(path), nonfinite, first)
     result = LongFormResult(str(path), stream.duration, method)
+    if method == "nonspeech":
+        result.message = f"no speech found in {path} (the VAD hears only non-speech): no cues"
+        return result
     if not segments:
         result.message = f"no sound in {path} (silence): no cues"
         return result
@@ -332,8 +345,58 @@ def parse_formats(text):
     return list(dict.fromkeys(names))
 
 
-def write_outputs(result: LongFormResult, out_dir, stem, formats) -> list:
+def output_paths(out_dir, stem, formats) -> list:
+    """The files :func:`write_outputs` writes: ``out_dir/stem.<suffix>`` per format.
+
+    >>> [str(p) for p in output_paths("subs", "talk", ["srt", "txt"])]
+    ['subs/talk.srt', 'subs/talk.txt']
+    """
+    return [Path(out_dir) / f"{stem}{FORMATS[fmt]}" for fmt in formats]
+
+
+def _same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: equal once symlinks are
+    resolved, or (both existing) the same inode, e.g. hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_outputs(paths, inputs) -> None:
+    """Raises ValueError when an output path is one of the input files.
+
+    Arguments
+    ---------
+    paths : list of str or os.PathLike
+        Files about to be written.
+    inputs : list of str or os.PathLike
+        Files that must not be written over (the inputs of the call).
+
+    Example
+    -------
+    >>> check_outputs(["out/a.srt"], ["out/a.srt"])
+    Traceback (most recent call last):
+    ...
+    ValueError: the output out/a.srt would overwrite the input out/a.srt; choose another --out
+    """
+    for path in paths:
+        for source in inputs:
+            if _same_file(path, source):
+                raise ValueError(
+                    f"the output {path} would overwrite the input {source}; choose another --out"
+                )
+
+
+def write_outputs(result: LongFormResult, out_dir, stem, formats, inputs=()) -> list:
     """Writes the requested files ``out_dir/stem.<format>`` (atomically).
+
+    Each file is written to a temporary file in ``out_dir`` and moved over
+    the target only when complete, so a crash never leaves half a file or
+    destroys an earlier good one. No file is written when one of them would
+    be ``result.path`` or one of ``inputs`` (:func:`check_outputs`).
 
     Arguments
     ---------
@@ -345,13 +408,21 @@ def write_outputs(result: LongFormResult, out_dir, stem, formats) -> list:
         File name without suffix.
     formats : list of str
         Among ``srt``, ``vtt``, ``txt``, ``json``.
+    inputs : list of str or os.PathLike
+        Other files never to write over (e.g. all inputs of a batch).
 
     Returns
     -------
     list of pathlib.Path
         The files written.
+
+    Raises
+    ------
+    ValueError
+        If an output would overwrite an input.
     """
     out_dir = Path(out_dir)
+    check_outputs(output_paths(out_dir, stem, formats), [result.path, *inputs])
     os.makedirs(out_dir, exist_ok=True)
     writers = {
         "srt": lambda: to_srt(result.cues),
@@ -395,6 +466,8 @@ __all__ = [
     "Cue",
     "LongFormResult",
     "SegmentText",
+    "check_outputs",
+    "output_paths",
     "output_stems",
     "parse_formats",
     "to_json",

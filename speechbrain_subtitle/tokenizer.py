@@ -11,12 +11,15 @@ Id layout (fixed, relied on by the architecture YAMLs)::
 Subtitle text keeps its case and punctuation; verbatim text is used as given.
 """
 
+import base64
+import json
 import logging
 import os
 import pathlib
 import tempfile
 
 import sentencepiece as spm
+from speechbrain.utils.checkpoints import mark_as_loader, mark_as_saver, register_checkpoint_hooks
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +130,10 @@ def ids_to_text(sp, ids):
 
     Arguments
     ---------
-    sp : sentencepiece.SentencePieceProcessor
-        The tokenizer.
+    sp : sentencepiece.SentencePieceProcessor or TokenListTokenizer
+        The tokenizer (a :class:`TokenListTokenizer` decodes with its own
+        :meth:`~TokenListTokenizer.ids_to_text`, dropping blank and
+        ``<sos/eos>`` only).
     ids : list of int
         Token ids.
 
@@ -136,5 +141,174 @@ def ids_to_text(sp, ids):
     -------
     str
     """
+    if isinstance(sp, TokenListTokenizer):
+        return sp.ids_to_text(sp.content_ids(ids))
     size = sp.get_piece_size()
     return sp.decode_ids([int(i) for i in ids if SUBTITLE_INDEX < int(i) < size])
+
+
+def content_ids(tokenizer, ids):
+    """The ids of ``ids`` that stand for text (what :func:`ids_to_text` decodes).
+
+    For our SentencePiece layout: ids above the task tokens and inside the
+    vocabulary; for a :class:`TokenListTokenizer`: all but blank and
+    ``<sos/eos>``.
+
+    >>> class Pieces:  # stands in for a SentencePieceProcessor
+    ...     def get_piece_size(self):
+    ...         return 8
+    >>> content_ids(Pieces(), [3, 5, 7, 9, 2])
+    [5, 7]
+    """
+    if isinstance(tokenizer, TokenListTokenizer):
+        return tokenizer.content_ids(ids)
+    size = tokenizer.get_piece_size()
+    return [int(i) for i in ids if SUBTITLE_INDEX < int(i) < size]
+
+
+#: ``format`` of a saved :class:`TokenListTokenizer` (``tokenizer.ckpt`` of an imported model).
+TOKEN_LIST_FORMAT = "speechbrain-subtitle token-list tokenizer 1"
+
+
+@register_checkpoint_hooks
+class TokenListTokenizer:
+    """A token list (``tokens.txt``, one token per line, line number = id) over a
+    SentencePiece model, as ESPnet-trained models use.
+
+    Ids follow the token list, not the SentencePiece model: ids map to piece
+    strings and the pieces are decoded by SentencePiece (a token it does not
+    know, such as ``<unk>``, decodes as its unknown symbol). Text is split
+    into pieces by SentencePiece and each piece looked up in the list
+    (``<unk>`` when absent).
+
+    Saved as one JSON file (:meth:`save`; the token list and the SentencePiece
+    model, base64) that :meth:`load` reads back: the ``tokenizer.ckpt`` of a
+    model folder written by ``speechbrain-subtitle import-nelf``. Built
+    without arguments (as an exported ``hyperparams.yaml`` does), it is empty
+    until loaded.
+
+    Arguments
+    ---------
+    token_list : list of str or str or pathlib.Path, optional
+        The tokens, or a ``tokens.txt`` file.
+    sp_model : str or pathlib.Path, optional
+        The SentencePiece model file (needed with ``token_list``).
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> sp = train_tokenizer(["een twee drie"] * 5, tmp / "sp", vocab_size=16)
+    >>> pieces = [sp.id_to_piece(i) for i in range(5, sp.get_piece_size())]
+    >>> tok = TokenListTokenizer(["<blank>", "<unk>"] + pieces + ["<sos/eos>"], tmp / "sp.model")
+    >>> tok.ids_to_text(tok.encode_as_ids("twee drie"))
+    'twee drie'
+    >>> tok.blank_index, tok.sos_eos_index == len(tok) - 1
+    (0, True)
+    >>> tok.save(tmp / "tokenizer.ckpt")
+    >>> again = TokenListTokenizer()
+    >>> again.load(tmp / "tokenizer.ckpt")
+    >>> again.token_list == tok.token_list, again.ids_to_text(tok.encode_as_ids("een"))
+    (True, 'een')
+    """
+
+    def __init__(
+        self, token_list=None, sp_model=None, unk="<unk>", blank="<blank>", sos_eos="<sos/eos>"
+    ):
+        self.special = {"unk": unk, "blank": blank, "sos/eos": sos_eos}
+        self.token_list = []
+        self.sp = None
+        if token_list is None and sp_model is None:
+            return
+        if token_list is None or sp_model is None:
+            raise ValueError("TokenListTokenizer needs both a token list and a SentencePiece model")
+        if isinstance(token_list, (str, pathlib.Path)):
+            with open(token_list, encoding="utf-8") as f:
+                # a token keeps its first character even if it is white space
+                token_list = [line[:1] + line[1:].rstrip() for line in f]
+        sp = spm.SentencePieceProcessor()
+        sp.load(str(sp_model))
+        self._set(list(token_list), sp)
+
+    def _set(self, token_list, sp):
+        token_to_id = {}
+        for index, token in enumerate(token_list):
+            if not isinstance(token, str):
+                raise ValueError(f"Token {index} of the token list is not a string: {token!r}")
+            if token in token_to_id:
+                raise ValueError(f"Token {token!r} appears twice in the token list")
+            token_to_id[token] = index
+        for name, token in self.special.items():
+            if token not in token_to_id:
+                raise ValueError(f"The token list has no {name} token {token!r}")
+        self.token_list, self.token_to_id, self.sp = token_list, token_to_id, sp
+        self.unk_index = token_to_id[self.special["unk"]]
+        self.blank_index = token_to_id[self.special["blank"]]
+        self.sos_eos_index = token_to_id[self.special["sos/eos"]]
+
+    def _loaded(self):
+        if self.sp is None:
+            raise RuntimeError("This TokenListTokenizer is empty: load() a saved one first")
+
+    @mark_as_saver
+    def save(self, path):
+        """Writes the token list and the SentencePiece model to one JSON file."""
+        self._loaded()
+        record = {
+            "format": TOKEN_LIST_FORMAT,
+            "token_list": self.token_list,
+            "sentencepiece_model": base64.b64encode(self.sp.serialized_model_proto()).decode(),
+        }
+        pathlib.Path(path).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+    @mark_as_loader
+    def load(self, path, end_of_epoch=False):
+        """Reads a file written by :meth:`save` (no code is run: it is JSON).
+
+        Raises
+        ------
+        ValueError
+            If ``path`` is not such a file, naming it.
+        """
+        try:
+            record = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+            if record.get("format") != TOKEN_LIST_FORMAT:
+                raise ValueError(f"format is not {TOKEN_LIST_FORMAT!r}")
+            sp = spm.SentencePieceProcessor()
+            sp.LoadFromSerializedProto(base64.b64decode(record["sentencepiece_model"]))
+            token_list = record["token_list"]
+            if not isinstance(token_list, list):
+                raise ValueError("token_list is not a list")
+            self._set(token_list, sp)
+        except (ValueError, KeyError, TypeError, AttributeError, RuntimeError) as err:
+            raise ValueError(f"{path} is not a saved TokenListTokenizer ({err})") from None
+
+    def __len__(self):
+        return len(self.token_list)
+
+    def get_piece_size(self):
+        """Number of ids (as ``SentencePieceProcessor.get_piece_size``)."""
+        return len(self.token_list)
+
+    def id_to_piece(self, index):
+        """The token of id ``index``."""
+        return self.token_list[int(index)]
+
+    def text_to_ids(self, text):
+        """Token ids of ``text``."""
+        self._loaded()
+        pieces = self.sp.encode_as_pieces(text)
+        return [self.token_to_id.get(p, self.unk_index) for p in pieces]
+
+    encode_as_ids = text_to_ids
+
+    def content_ids(self, ids):
+        """``ids`` without blank and ``<sos/eos>`` (``<unk>`` stays: it is in the text)."""
+        special = (self.blank_index, self.sos_eos_index)
+        return [int(i) for i in ids if int(i) not in special]
+
+    def ids_to_text(self, ids):
+        """Text of token ids (blank removed; the caller removes sos/eos)."""
+        self._loaded()
+        pieces = [self.token_list[int(i)] for i in ids if int(i) != self.blank_index]
+        return self.sp.decode_pieces(pieces)

@@ -13,6 +13,10 @@ normalizer and tokenizer; optionally with a frozen encoder)::
     python -m speechbrain_subtitle.train hparams/train.yaml --train_csv=... \\
         --pretrained_path=org/model-or/exported/folder [--freeze_encoder=True]
 
+The pretrained folder's ``hyperparams.yaml`` is checked like
+``SubtitleASR.from_hparams`` checks it (:mod:`speechbrain_subtitle.safety`);
+``--trust_model_code=True`` lifts that check for a folder you trust.
+
 Multi-GPU (SpeechBrain DDP)::
 
     torchrun --nproc_per_node=4 -m speechbrain_subtitle.train hparams/train.yaml ...
@@ -127,6 +131,10 @@ def _yaml_value(hparams_file, overrides, key):
 
 def fetch_pretrained(source, savedir, filename):
     """Local path of ``filename`` from an exported folder or a Hub repository."""
+    from speechbrain_subtitle.safety import looks_like_local_path
+
+    if not os.path.isdir(str(source)) and looks_like_local_path(str(source)):
+        raise FileNotFoundError(f"{source}: no such model folder (a Hub id looks like 'org/name')")
     if os.path.isdir(str(source)):
         path = os.path.join(str(source), filename)
         if not os.path.isfile(path):
@@ -145,11 +153,13 @@ def load_pretrained(hparams, source):
     strictly. With ``freeze_encoder: True`` the acoustic encoder is not trained.
     """
     from speechbrain_subtitle.hub import load_state_strict
+    from speechbrain_subtitle.safety import load_normalizer
 
     savedir = os.path.join(hparams["save_folder"], "pretrained")
     os.makedirs(savedir, exist_ok=True)
     load_state_strict(hparams["model"], fetch_pretrained(source, savedir, "asr.ckpt"))
-    hparams["normalize"]._load(fetch_pretrained(source, savedir, "normalizer.ckpt"))
+    # weights-only and finite (SpeechBrain's own _load uses torch.load's default)
+    load_normalizer(hparams["normalize"], fetch_pretrained(source, savedir, "normalizer.ckpt"))
     hparams["normalize"].update_until_epoch = 0  # keep the pretrained statistics
     tokenizer_file = hparams["tokenizer_file"]
     if not os.path.isfile(tokenizer_file):
@@ -268,12 +278,18 @@ def main(argv=None, prepare=None):
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:] if argv is None else argv)
     sb.utils.distributed.ddp_init_group(run_opts)
     overrides = load_overrides(overrides)
+    trust_model_code = bool(overrides.pop("trust_model_code", False))
     pretrained = _yaml_value(hparams_file, overrides, "pretrained_path")
     if pretrained and "architecture" not in overrides:
-        # Fine-tuning: the architecture is the one the pretrained model was exported with.
-        overrides["architecture"] = fetch_pretrained(
+        # Fine-tuning: the architecture is the one the pretrained model was exported with,
+        # checked before HyperPyYAML builds anything from it.
+        from speechbrain_subtitle.safety import check_model_yaml
+
+        architecture = fetch_pretrained(
             pretrained, os.path.join("pretrained_models", "finetune"), "hyperparams.yaml"
         )
+        check_model_yaml(architecture, trust_code=trust_model_code)
+        overrides["architecture"] = architecture
     hparams = load_hparams(hparams_file, overrides)
     save_composed_hparams(hparams_file, overrides, hparams["output_folder"])
     if pretrained:
@@ -318,6 +334,52 @@ def main(argv=None, prepare=None):
     return brain
 
 
+def _override_error(err):
+    """A clear ``ValueError`` for HyperPyYAML's KeyError on an unknown ``--key=value``."""
+    import re
+
+    found = re.match(r"Override '(.+?)' not found", str(err.args[0]) if err.args else "")
+    if not found:
+        return None
+    return ValueError(
+        f"--{found.group(1)}: unknown override (no such key in the hyperparameter file)"
+    )
+
+
+def console_main(argv=None, prepare=None):
+    """Entry point of ``speechbrain-subtitle-train`` and ``python -m speechbrain_subtitle.train``.
+
+    Runs :func:`main` (which raises, for use as a library) and turns a failure
+    into one line on stderr and an exit status, as ``speechbrain-subtitle``
+    does (:func:`speechbrain_subtitle.cli.report_errors`): 2 for a bad
+    argument, hyperparameter file, override or manifest, 1 for other
+    failures, 130 when interrupted. ``--verbose`` (removed before SpeechBrain
+    reads the arguments) also prints the traceback.
+
+    Returns
+    -------
+    int
+        The exit status (0 when training finished).
+    """
+    from speechbrain_subtitle.cli import report_errors
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "--verbose" in argv
+    argv = [a for a in argv if a != "--verbose"]
+
+    def run():
+        try:
+            main(argv, prepare=prepare)
+        except KeyError as err:
+            clear = _override_error(err)
+            if clear is None:
+                raise
+            raise clear from err
+        return 0
+
+    return report_errors(run, verbose=verbose)
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    main()
+    sys.exit(console_main())

@@ -83,8 +83,9 @@ def make_batch(rows, tokenizer, ids, device="cpu"):
 
 def features(hparams, batch):
     """Normalized filterbanks of a batch (normalizer in its current mode)."""
-    wavs, lens = batch.sig
-    feats = hparams["compute_features"](wavs)
+    from speechbrain_subtitle.features import batch_features
+
+    feats, lens = batch_features(hparams["compute_features"], *batch.sig)
     return hparams["normalize"](feats, lens, epoch=0), lens
 
 

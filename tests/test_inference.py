@@ -1,5 +1,6 @@
 """Pretrained interface, export, strict loading and push, on a trained tiny C8 model."""
 
+import copy
 import json
 import os
 import shutil
@@ -121,13 +122,31 @@ print(json.dumps({{"verbatim": [r.verbatim for r in out], "subtitle": [r.subtitl
     assert loaded["verbatim"] == [r[5] for r in rows]
 
 
-def test_ctc_weight_really_changes_the_search(asr):
+def test_ctc_head_really_enters_the_search(asr):
+    """Through SubtitleASR, the verbatim CTC head's outputs enter the search: at the
+    same ctc_weight, a zeroed head (uniform at every frame) gives other scores on
+    every row. (Comparing ctc_weight 0 with 0.5 alone proves nothing: weighting
+    the decoder by 0.5 changes the scores by itself.) That CTC changes the
+    *chosen* hypothesis, and that an uninformative head gives the decoder's choice
+    back, is shown on a constructed case in test_search_and_training_details.py."""
     wavs, lens = _wavs(IDS)
-    without = asr.transcribe_batch(wavs, lens, tasks=("verbatim",), beam_size=3, ctc_weight=0.0)
-    with_ctc = asr.transcribe_batch(wavs, lens, tasks=("verbatim",), beam_size=3, ctc_weight=0.5)
-    assert [r.verbatim for r in without] == [r.verbatim for r in with_ctc]  # both right...
-    diffs = [abs(a.verbatim_score - b.verbatim_score) for a, b in zip(without, with_ctc)]
-    assert max(diffs) > 1e-3  # ...but the CTC prefix scores entered the ranking
+    kwargs = dict(tasks=("verbatim",), beam_size=3)
+    without = asr.transcribe_batch(wavs, lens, ctc_weight=0.0, **kwargs)
+    with_ctc = asr.transcribe_batch(wavs, lens, ctc_weight=0.5, **kwargs)
+    assert [r.verbatim for r in without] == [r.verbatim for r in with_ctc]  # both right
+    zeroed = copy.deepcopy(asr.model.ctc_head)
+    with torch.no_grad():
+        for p in zeroed.parameters():
+            p.zero_()
+    original = asr.model.ctc_head
+    asr.model.ctc_head = zeroed  # the module-scoped model gets its own head back below
+    try:
+        uniform = asr.transcribe_batch(wavs, lens, ctc_weight=0.5, **kwargs)
+    finally:
+        asr.model.ctc_head = original
+    # (A uniform CTC favours long hypotheses, so the texts may change too.)
+    diffs = [abs(a.verbatim_score - b.verbatim_score) for a, b in zip(uniform, with_ctc)]
+    assert min(diffs) > 1e-3
 
 
 def test_subtitle_only_task_skips_the_verbatim_decoder(asr, monkeypatch):

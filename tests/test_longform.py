@@ -241,12 +241,61 @@ def test_music_only_gives_no_cues_and_a_message(tmp_path):
     t = np.arange(20 * RATE) / RATE
     chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) * 0.1
     sf.write(tone, chord.astype("float32"), RATE)
-    result = longform.transcribe_long(DeafASR(), tone, progress=False)
-    assert result.method == "fixed"  # VAD hears no speech in the chord, the file is not silent
+    # The VAD hears no speech in the chord (the file is not silent): nothing is
+    # decoded, even by a model that would write words.
+    asr = ScriptedASR()
+    result = longform.transcribe_long(asr, tone, progress=False)
+    assert result.method == "nonspeech" and asr.batches == []
     assert result.cues == [] and result.segments == []
     assert "no speech found" in result.message
-    # the same file through a model whose CTC head does hear something gives text
-    assert longform.transcribe_long(ScriptedASR(), tone, progress=False).cues
+    # Forcing the fixed-window fallback: windows the CTC head hears only
+    # blanks in are dropped; a model whose CTC head hears something gives text.
+    forced = SegmentationOptions(fallback_threshold=0.0)
+    deaf = longform.transcribe_long(DeafASR(), tone, segmentation=forced, progress=False)
+    assert deaf.method == "fixed" and deaf.cues == []
+    assert longform.transcribe_long(ScriptedASR(), tone, segmentation=forced, progress=False).cues
     written = longform.write_outputs(result, tmp_path / "out", "tone", ["srt", "vtt", "json"])
     assert written[0].read_text() == ""
     assert json.loads(written[2].read_text())["message"] == result.message
+
+
+def _non_speech(kind, seconds=20.0, rate=RATE):
+    """Generated non-speech: white/pink noise, a two-tone chord, a plucked melody."""
+    rng = np.random.default_rng(3)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    if kind == "white":
+        x = rng.standard_normal(n)
+    elif kind == "pink":
+        spectrum = np.fft.rfft(rng.standard_normal(n))
+        spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+        x = np.fft.irfft(spectrum, n)
+    elif kind == "tones":
+        x = np.sin(2 * np.pi * 440 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)
+    else:  # melody: plucked notes with harmonics, four per second
+        x = np.zeros(n)
+        step = rate // 4
+        for start in range(0, n - step + 1, step):
+            f = rng.choice([262, 294, 330, 349, 392, 440, 494, 523])
+            env = np.exp(-np.arange(step) / (0.08 * rate))
+            span = t[start : start + step]
+            x[start : start + step] = sum(
+                env * np.sin(2 * np.pi * f * h * span) / h for h in range(1, 5)
+            )
+    return (0.3 * x / np.abs(x).max()).astype("float32")
+
+
+@pytest.mark.parametrize("kind", ["white", "pink", "tones", "melody"])
+def test_noise_and_music_give_no_cues_without_decoding(tmp_path, kind, demo, monkeypatch):
+    """Before, the VAD's fixed-window fallback sent them to the model, which
+    invented sentences (2 min of white noise: 4 min 40 s of CPU time)."""
+    path = tmp_path / f"{kind}.wav"
+    sf.write(path, _non_speech(kind), RATE)
+    calls = []
+    original = demo.transcribe_batch
+    monkeypatch.setattr(
+        demo, "transcribe_batch", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    result = longform.transcribe_long(demo, path, progress=False)
+    assert result.method == "nonspeech" and calls == []
+    assert result.cues == [] and "no speech found" in result.message

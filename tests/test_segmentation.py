@@ -282,7 +282,7 @@ def test_silence_gives_no_segments(tmp_path):
         ("tone", lambda t, rng: 0.3 * np.sin(2 * np.pi * 440 * t)),
     ],
 )
-def test_non_speech_falls_back_to_fixed_windows(tmp_path, name, make):
+def test_non_speech_gives_no_segments_unless_the_fallback_is_forced(tmp_path, name, make):
     duration = 40.0
     t = np.arange(int(duration * 22050)) / 22050
     path = write(tmp_path / f"{name}.wav", make(t, np.random.default_rng(2)), 22050)
@@ -290,7 +290,8 @@ def test_non_speech_falls_back_to_fixed_windows(tmp_path, name, make):
     probs, window_seconds, peak = speech_probabilities(stream)
     assert peak >= SILENCE_PEAK
     assert not speech_regions(probs, window_seconds, duration=stream.duration)
-    options = SegmentationOptions()
+    assert segment_audio(stream) == ([], "nonspeech")  # noise and tones are not decoded
+    options = SegmentationOptions(fallback_threshold=0.0)  # decode every window anyway
     segments, method = segment_audio(stream, options)
     assert method == "fixed"
     assert segments == fixed_windows(stream.duration, options)

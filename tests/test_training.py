@@ -4,7 +4,6 @@ mid-epoch checkpoint recovery, a 2-process DDP run and bad-input errors."""
 import csv
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 
@@ -76,9 +75,13 @@ def test_mid_epoch_checkpoint_recovery(tmp_path, monkeypatch, device):
     assert [r[2] for r in resumed] == [r[2] for r in reference[2:]]
 
 
-@pytest.mark.skipif(
-    shutil.which("torchrun") is None and False, reason="needs torch.distributed.run"
-)
+def _gloo_available():
+    import torch.distributed
+
+    return torch.distributed.is_available() and torch.distributed.is_gloo_available()
+
+
+@pytest.mark.skipif(not _gloo_available(), reason="needs torch.distributed with the gloo backend")
 def test_ddp_two_processes_train(tmp_path):
     out = tmp_path / "ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1")

@@ -78,10 +78,42 @@ MAX_LISTED_FILES = 50
 # --------------------------------------------------------------------------
 
 
+class NotTextError(ValueError):
+    """A subtitle file holds binary data, not text."""
+
+
+def _utf16_without_bom(data):
+    """``"utf-16-le"`` or ``"utf-16-be"`` when ``data`` looks like UTF-16
+    text without a byte order mark (most odd or most even bytes are NUL, as
+    in mostly Latin text), else None.
+
+    >>> _utf16_without_bom("Dag".encode("utf-16-le")), _utf16_without_bom(b"Dag")
+    ('utf-16-le', None)
+    """
+    if len(data) < 4 or len(data) % 2:
+        return None
+    pairs = len(data) // 2
+    if data[1::2].count(0) > 0.4 * pairs and data[0::2].count(0) < 0.1 * pairs:
+        return "utf-16-le"
+    if data[0::2].count(0) > 0.4 * pairs and data[1::2].count(0) < 0.1 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _looks_binary(data):
+    """Whether undecoded ``data`` is binary: it holds NUL bytes, or more than
+    5 % of its bytes are control characters that text files do not use."""
+    if b"\0" in data:
+        return True
+    controls = sum(data.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
+    return controls > 0.05 * len(data)
+
+
 def read_text(path):
     """Reads a text file whose encoding is not declared.
 
-    Tried in order: a UTF-8 or UTF-16 byte order mark, strict UTF-8, strict
+    Tried in order: a UTF-8 or UTF-16 byte order mark, UTF-16 without a byte
+    order mark (recognized by its NUL bytes), strict UTF-8, strict
     Windows-1252 (CP1252, the usual encoding of older Dutch subtitle files),
     and finally ISO-8859-1 (Latin-1), which accepts any byte.
 
@@ -94,7 +126,14 @@ def read_text(path):
     -------
     tuple
         ``(text, encoding)`` with encoding one of ``"utf-8-sig"``,
-        ``"utf-16"``, ``"utf-8"``, ``"cp1252"``, ``"latin-1"``.
+        ``"utf-16"``, ``"utf-16-le"``, ``"utf-16-be"``, ``"utf-8"``,
+        ``"cp1252"``, ``"latin-1"``.
+
+    Raises
+    ------
+    NotTextError
+        If the file is binary (NUL bytes that are not UTF-16, or many
+        control characters).
 
     Example
     -------
@@ -110,6 +149,11 @@ def read_text(path):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace"), "utf-16"
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        return data.decode(utf16, errors="replace"), utf16
+    if _looks_binary(data):
+        raise NotTextError("not a text subtitle file (binary data)")
     for encoding in ("utf-8", "cp1252"):
         try:
             return data.decode(encoding), encoding
@@ -127,15 +171,89 @@ def _vtt_seconds(stamp):
     return value
 
 
-def parse_cues(text, kind, stats=None):
+_INDEX_LINE = re.compile(r"\s*-?\d+\s*")
+
+
+def _timing_is_negative(line):
+    """Whether a cue timing line (``start --> end``) has a negative timestamp."""
+    start, _, rest = line.partition("-->")
+    end = rest.split()[0] if rest.split() else ""
+    return "-" in start or "-" in end
+
+
+def _cue_block(lines, i):
+    """``(first, stop)`` line range of the cue whose timing line is ``lines[i]``:
+    its index or identifier line, the timing line and the text up to the
+    next blank line."""
+    first = i
+    if i > 0:
+        before = lines[i - 1]
+        identifier = before.strip() and "-->" not in before
+        starts_block = i == 1 or not lines[i - 2].strip()
+        if _INDEX_LINE.fullmatch(before) or (identifier and starts_block):
+            first = i - 1
+    stop = i + 1
+    while stop < len(lines) and lines[stop].strip():
+        stop += 1
+    return first, stop
+
+
+def drop_negative_cues(text, source="<text>", drops=None):
+    """Removes the cues with a negative timestamp, with a warning for each.
+
+    The ``srt`` library reads ``-00:00:01,000`` as 1 s (it skips the sign as
+    garbage), and ``webvtt-py`` skips such a cue silently; here the whole
+    cue is skipped and named (``drops["negative_timestamp"]``).
+
+    Arguments
+    ---------
+    text : str
+        The subtitle file's text (``\\n`` line ends).
+    source : str
+        The file, for the warning.
+    drops : collections.Counter, optional
+        Receives ``negative_timestamp``.
+
+    Returns
+    -------
+    str
+        The text without those cues.
+
+    Example
+    -------
+    >>> drop_negative_cues("1\\n-00:00:01,000 --> 00:00:02,000\\nA.\\n\\n2\\n00:00:03,000 --> "
+    ...                    "00:00:04,000\\nB.\\n")
+    '\\n2\\n00:00:03,000 --> 00:00:04,000\\nB.\\n'
+    """
+    lines = text.split("\n")
+    for i in reversed(range(len(lines))):
+        if "-->" not in lines[i] or not _timing_is_negative(lines[i]):
+            continue
+        first, stop = _cue_block(lines, i)
+        name = lines[first].strip() if first < i else "without index"
+        logger.warning(
+            "%s: skipping cue %s (line %d): negative timestamp in %r",
+            source,
+            name,
+            i + 1,
+            lines[i].strip(),
+        )
+        if drops is not None:
+            drops["negative_timestamp"] += 1
+        lines[first:stop] = []
+    return "\n".join(lines)
+
+
+def parse_cues(text, kind, stats=None, source="<text>", drops=None):
     """Parses subtitle text into raw cues.
 
-    SRT is read with the ``srt`` library in tolerant mode. That mode appends
-    a malformed block (one without a timing line) to the text of the cue
-    before it; as a cue's text cannot hold a blank line, everything after
-    the first blank line of a cue is dropped again
-    (``stats["malformed_srt_blocks"]``). WebVTT is read with ``webvtt-py``.
-    Timestamps are not checked here.
+    Cues with a negative timestamp are skipped with a warning
+    (:func:`drop_negative_cues`). SRT is read with the ``srt`` library in
+    tolerant mode. That mode appends a malformed block (one without a
+    timing line) to the text of the cue before it; as a cue's text cannot
+    hold a blank line, everything after the first blank line of a cue is
+    dropped again (``stats["malformed_srt_blocks"]``). WebVTT is read with
+    ``webvtt-py``. Other timestamp problems are not checked here.
 
     Arguments
     ---------
@@ -145,6 +263,10 @@ def parse_cues(text, kind, stats=None):
         ``"srt"`` or ``"vtt"``.
     stats : collections.Counter, optional
         Receives ``malformed_srt_blocks``.
+    source : str
+        The file, named in warnings.
+    drops : collections.Counter, optional
+        Receives ``negative_timestamp``.
 
     Returns
     -------
@@ -166,6 +288,8 @@ def parse_cues(text, kind, stats=None):
     [(1.0, 2.5, 'Dag.')]
     """
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if kind in ("srt", "vtt"):
+        text = drop_negative_cues(text, source, drops)
     if kind == "srt":
         try:
             parsed = list(srt.parse(text, ignore_errors=True))
@@ -216,9 +340,10 @@ def clean_cue_text(text):
 
     In this order:
 
-    1. ASS override tags (``{\\an8}``) and markup tags (``<i>``, ``<b>``,
+    1. HTML entities (``&amp;``, ``&lt;i&gt;``) are decoded, then ASS
+       override tags (``{\\an8}``) and markup tags (``<i>``, ``<b>``,
        ``<u>``, ``<font ...>``, WebVTT ``<c.yellow>``, ``<v Name>``, inline
-       timestamps) are removed; HTML entities (``&amp;``) are decoded.
+       timestamps) are removed, escaped ones included.
     2. Music: text between two music signs (``♪``, ``♫``, or ``#`` as a word
        of its own) is removed, across the lines of the cue; a line that
        still holds an unpaired sign (a song continuing over several cues)
@@ -258,10 +383,12 @@ def clean_cue_text(text):
     'Tot zo.'
     >>> clean_cue_text("Ze zegt: #MeToo &amp; meer.")
     'Ze zegt: #MeToo & meer.'
+    >>> clean_cue_text("&lt;i&gt;Hallo&lt;/i&gt; 3 &lt; 4.")
+    'Hallo 3 < 4.'
     """
+    text = html.unescape(text).replace("\u00a0", " ")
     text = _ASS_TAG.sub("", text)
     text = _MARKUP_TAG.sub("", text)
-    text = html.unescape(text).replace("\u00a0", " ")
     text = _MUSIC_SIGN.sub("♪", text)
     text = _MUSIC_SPAN.sub(" ", text)
     lines = [line for line in text.split("\n") if "♪" not in line]
@@ -700,13 +827,17 @@ def prepare_subtitles(
             source_seconds = audio_info(audio)[2]
         except Exception:  # soundfile raises several types; sox may still read it
             source_seconds = None
-        text, encoding = read_text(sub)
+        try:
+            text, encoding = read_text(sub)
+        except NotTextError as err:
+            file_problem("not_text_subtitle", sub, str(err))
+            continue
         encodings[encoding] += 1
         if encoding not in ("utf-8", "utf-8-sig"):
             fallbacks[str(sub)] = encoding
             logger.info("%s is not UTF-8; decoded as %s", sub, encoding)
         try:
-            cues = parse_cues(text, sub.suffix.lower()[1:], stats)
+            cues = parse_cues(text, sub.suffix.lower()[1:], stats, source=str(sub), drops=cue_drops)
         except ValueError as err:
             file_problem("unparseable_subtitle", sub, str(err))
             continue

@@ -309,8 +309,9 @@ def greedy_search(decoder, memories, bos_index, eos_index, max_len):
         First input token (the task token).
     eos_index : int
         Token that ends a hypothesis.
-    max_len : int
-        Maximum number of output tokens per hypothesis.
+    max_len : int or list of int
+        Maximum number of output tokens per hypothesis (one per row, or one
+        for all rows).
 
     Returns
     -------
@@ -328,7 +329,11 @@ def greedy_search(decoder, memories, bos_index, eos_index, max_len):
     device = memories[0][0].device
     tokens = torch.full((batch, 1), bos_index, dtype=torch.long, device=device)
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
-    for _ in range(max_len):
+    caps = torch.as_tensor(max_len, device=device).expand(batch)
+    for index in range(int(caps.max())):
+        finished |= caps <= index  # a row stops at its own cap, as it would alone
+        if finished.all():
+            break
         hidden, _ = decoder.hidden_states(tokens, memories)
         step = decoder.fc(hidden[:, -1]).argmax(dim=-1)
         step = step.masked_fill(finished, eos_index)

@@ -6,14 +6,27 @@ them, exposing the output of one intermediate block for intermediate CTC. The
 subtitle encoder is a small Conformer or Transformer stack that reads either the
 verbatim encoder output (cascaded models) or the verbatim decoder's hidden
 states (chained models). Both reuse SpeechBrain's layers.
+
+Both are **batch-invariant**: an utterance gets the same states whether it is
+encoded alone or padded next to longer ones. SpeechBrain's convolutions read
+padded frames (its Conformer convolution module masks only its output, and its
+CNN front end masks nothing; SpeechBrain issue 2986), so here padded frames are
+reset before every convolution over time to what the convolution would read
+past the end of the utterance alone (zeros; for the front end's reflect-padded
+convolutions, the mirrored frames), and frame counts are computed exactly from
+the convolution arithmetic instead of rounded from relative lengths.
 """
 
 import torch
 from speechbrain.dataio.dataio import length_to_mask
 from speechbrain.lobes.models.convolution import ConvolutionFrontEnd
-from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
+from speechbrain.lobes.models.transformer.Conformer import (
+    ConformerEncoder,
+    ConvolutionModule,
+)
 from speechbrain.lobes.models.transformer.Transformer import TransformerEncoder
 from speechbrain.nnet.attention import RelPosEncXL
+from speechbrain.nnet.CNN import Conv2d
 from speechbrain.nnet.linear import Linear
 
 
@@ -62,6 +75,135 @@ def relative_to_absolute(rel_lens, max_len):
     tensor([ 5, 10])
     """
     return torch.round(rel_lens * max_len).long().clamp(min=1, max=max_len)
+
+
+def zero_padded(x, lengths):
+    """``x`` with every time step at or past ``lengths`` set to zero (time = dim 1).
+
+    Arguments
+    ---------
+    x : torch.Tensor
+        ``(batch, time, ...)``.
+    lengths : torch.Tensor
+        Absolute lengths ``(batch,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        A new tensor (``x`` is not modified).
+
+    Example
+    -------
+    >>> zero_padded(torch.ones(2, 3), torch.tensor([1, 3])).tolist()
+    [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+    """
+    valid = ~padding_mask(lengths, x.shape[1])
+    return x * valid.view(valid.shape + (1,) * (x.dim() - 2)).to(x.dtype)
+
+
+class MaskedConvolutionModule(ConvolutionModule):
+    """SpeechBrain's Conformer convolution module, blind to padded frames.
+
+    Same parameters (and state-dict keys) as
+    :class:`speechbrain.lobes.models.transformer.Conformer.ConvolutionModule`;
+    the only change is that padded frames are zeroed after the pointwise
+    convolution + GLU, right before the depthwise convolution over time, so no
+    padded frame reaches a valid one. :func:`mask_convolutions` turns the
+    modules of an existing Conformer into this class.
+    """
+
+    def forward(self, x, mask=None, dynchunktrain_config=None):
+        """Applies the module; ``mask`` is ``(batch, time, 1)``, True = padded."""
+        if mask is None or dynchunktrain_config is not None or self.causal:
+            return super().forward(x, mask, dynchunktrain_config)
+        out = self.layer_norm(x).transpose(1, 2)
+        out = self.bottleneck(out)
+        out = out.masked_fill(mask.transpose(1, 2), 0.0)
+        out = self.conv(out).transpose(1, 2)
+        out = self.after_conv(out)
+        return out.masked_fill(mask, 0.0)
+
+
+def mask_convolutions(module):
+    """Makes every Conformer convolution module inside ``module`` padding-blind.
+
+    The modules keep their parameters; only their class changes to
+    :class:`MaskedConvolutionModule`. Returns ``module``.
+
+    Example
+    -------
+    >>> enc = ConformerEncoder(num_layers=1, d_model=8, d_ffn=16, nhead=2, kernel_size=3)
+    >>> type(mask_convolutions(enc).layers[0].convolution_module).__name__
+    'MaskedConvolutionModule'
+    """
+    for child in module.modules():
+        if type(child) is ConvolutionModule:
+            child.__class__ = MaskedConvolutionModule
+    return module
+
+
+def reflect_padded(x, lengths, width):
+    """``x`` with the ``width`` steps after each row's end mirrored from inside it.
+
+    That is what a convolution with reflect padding reads past the end of an
+    utterance encoded alone (``x[n + j] = x[n - 2 - j]``).
+
+    Example
+    -------
+    >>> x = torch.tensor([[1.0, 2.0, 3.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0, 5.0]])
+    >>> reflect_padded(x, torch.tensor([3, 5]), 1).tolist()
+    [[1.0, 2.0, 3.0, 2.0, 0.0], [1.0, 2.0, 3.0, 4.0, 5.0]]
+    """
+    x = x.clone()
+    for row, n in enumerate(lengths.tolist()):
+        w = min(width, x.shape[1] - n, n - 1)
+        if w > 0:
+            x[row, n : n + w] = x[row, n - 1 - w : n - 1].flip(0)
+    return x
+
+
+def _front_end_input(block, x, lengths):
+    """The input of a front-end ConvBlock with padded steps as the block would
+    pad an utterance alone: zeros, or a mirror image for reflect padding."""
+    x = zero_padded(x, lengths)
+    for conv in block.modules():
+        if isinstance(conv, Conv2d) and conv.padding_mode == "reflect":
+            return reflect_padded(x, lengths, conv.kernel_size[0] // 2)
+        if isinstance(conv, Conv2d) and conv.padding_mode not in ("zeros", "constant"):
+            raise ValueError(f"Unsupported front-end padding mode {conv.padding_mode!r}")
+    return x
+
+
+def conformer_stack(num_layers, d_model, d_ffn, nhead, kernel_size, dropout):
+    """SpeechBrain's non-causal Conformer stack (relative positional attention)
+    with padding-blind convolution modules (see :func:`mask_convolutions`)."""
+    return mask_convolutions(
+        ConformerEncoder(
+            num_layers=num_layers,
+            d_model=d_model,
+            d_ffn=d_ffn,
+            nhead=nhead,
+            kernel_size=kernel_size,
+            dropout=dropout,
+            causal=False,
+            attention_type="RelPosMHAXL",
+        )
+    )
+
+
+def _conv_output_lengths(block, lengths):
+    """Frame counts after one ConvBlock of a :class:`ConvolutionFrontEnd`."""
+    for conv in block.modules():
+        if not isinstance(conv, Conv2d):
+            continue
+        if conv.padding != "same":
+            raise ValueError("Only 'same'-padded front-end convolutions are supported")
+        kernel, stride, dilation = conv.kernel_size[0], conv.stride[0], conv.dilation[0]
+        if stride > 1:  # SpeechBrain pads kernel // 2 on both sides when strided
+            span = dilation * (kernel - 1) + 1
+            lengths = torch.div(lengths + 2 * (kernel // 2) - span, stride, rounding_mode="floor")
+            lengths = lengths + 1
+    return lengths
 
 
 class VerbatimEncoder(torch.nn.Module):
@@ -127,16 +269,14 @@ class VerbatimEncoder(torch.nn.Module):
         self.input_projection = Linear(input_size=n_freq * frontend_channels[-1], n_neurons=d_model)
         self.input_dropout = torch.nn.Dropout(dropout)
         self.positional_encoding = RelPosEncXL(d_model)
-        self.conformer = ConformerEncoder(
-            num_layers=num_layers,
-            d_model=d_model,
-            d_ffn=d_ffn,
-            nhead=nhead,
-            kernel_size=kernel_size,
-            dropout=dropout,
-            causal=False,
-            attention_type="RelPosMHAXL",
-        )
+        self.conformer = conformer_stack(num_layers, d_model, d_ffn, nhead, kernel_size, dropout)
+
+    def output_lengths(self, feat_lengths):
+        """Encoder frame counts of utterances of ``feat_lengths`` feature frames."""
+        lengths = feat_lengths
+        for block in self.frontend.values():
+            lengths = _conv_output_lengths(block, lengths)
+        return lengths.clamp(min=1)
 
     def forward(self, feats, rel_lens):
         """Encodes features.
@@ -146,30 +286,38 @@ class VerbatimEncoder(torch.nn.Module):
         feats : torch.Tensor
             ``(batch, time, input_size)`` normalized features.
         rel_lens : torch.Tensor
-            Relative lengths ``(batch,)``.
+            Relative lengths ``(batch,)`` of the feature frames; give them
+            exactly (``frames / max_frames``, see
+            :func:`speechbrain_subtitle.features.batch_features`) so that
+            rounding recovers each utterance's frame count.
 
         Returns
         -------
         output : torch.Tensor
-            Final encoder states ``(batch, frames, d_model)``, layer-normed.
+            Final encoder states ``(batch, frames, d_model)``, layer-normed,
+            zero on padded frames.
         intermediate : torch.Tensor or None
             States after block ``intermediate_layer``, passed through the same
             final LayerNorm (as in ESPnet's intermediate CTC).
         lengths : torch.Tensor
             Absolute frame counts ``(batch,)``.
         """
-        x = self.frontend(feats)
+        lengths = relative_to_absolute(rel_lens, feats.shape[1])
+        x = feats
+        for block in self.frontend.values():
+            x = block(_front_end_input(block, x, lengths))
+            lengths = _conv_output_lengths(block, lengths).clamp(min=1)
+        x = zero_padded(x, lengths)
         batch, frames = x.shape[:2]
         x = self.input_dropout(self.input_projection(x.reshape(batch, frames, -1)))
-        lengths = relative_to_absolute(rel_lens, frames)
         mask = padding_mask(lengths, frames)
         pos_embs = self.positional_encoding(x)
         intermediate = None
         for index, layer in enumerate(self.conformer.layers, start=1):
             x, _ = layer(x, src_key_padding_mask=mask, pos_embs=pos_embs)
             if index == self.intermediate_layer:
-                intermediate = self.conformer.norm(x)
-        return self.conformer.norm(x), intermediate, lengths
+                intermediate = zero_padded(self.conformer.norm(x), lengths)
+        return zero_padded(self.conformer.norm(x), lengths), intermediate, lengths
 
 
 class SubtitleEncoder(torch.nn.Module):
@@ -218,16 +366,7 @@ class SubtitleEncoder(torch.nn.Module):
         self.kind = kind
         if kind == "conformer":
             self.positional_encoding = RelPosEncXL(d_model)
-            self.layers = ConformerEncoder(
-                num_layers=num_layers,
-                d_model=d_model,
-                d_ffn=d_ffn,
-                nhead=nhead,
-                kernel_size=kernel_size,
-                dropout=dropout,
-                causal=False,
-                attention_type="RelPosMHAXL",
-            )
+            self.layers = conformer_stack(num_layers, d_model, d_ffn, nhead, kernel_size, dropout)
         elif kind == "transformer":
             self.positional_encoding = None
             self.layers = TransformerEncoder(
@@ -261,5 +400,5 @@ class SubtitleEncoder(torch.nn.Module):
         pos_embs = None
         if self.positional_encoding is not None:
             pos_embs = self.positional_encoding(x)
-        out = self.layers(x, src_key_padding_mask=mask, pos_embs=pos_embs)
-        return out[0]
+        out = self.layers(zero_padded(x, lengths), src_key_padding_mask=mask, pos_embs=pos_embs)
+        return zero_padded(out[0], lengths)

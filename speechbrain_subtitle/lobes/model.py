@@ -255,9 +255,9 @@ class JointSubtitleModel(torch.nn.Module):
         return self.verbatim_bos_index if task == "verbatim" else self.subtitle_bos_index
 
     def max_decode_length(self, enc, ratio=None):
-        """Longest hypothesis allowed for this encoder output (``ratio``: default the model's)."""
+        """Longest hypothesis of each row (``ratio``: default the model's), from its own frames."""
         ratio = self.max_decode_ratio if ratio is None else ratio
-        return max(1, int(enc.states.shape[1] * ratio))
+        return [max(1, int(int(n) * ratio)) for n in enc.lengths.tolist()]
 
     def greedy_verbatim_tokens(self, enc):
         """Greedy verbatim hypotheses as task-prefixed tensors (for chained models)."""
