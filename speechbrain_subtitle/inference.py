@@ -55,6 +55,12 @@ class SubtitleResult:
     verbatim_words, subtitle_words : list of speechbrain_subtitle.subtitles.Word
         Timed words, in seconds from the start of the input, when asked for
         with ``word_times=True`` (see :meth:`SubtitleASR.transcribe_batch`).
+    ctc_entropy : float or None
+        With ``word_times=True``: the mean entropy (nats) of the verbatim CTC
+        head's posteriors over the utterance's frames. Low on speech like the
+        training data; high where the model is unsure (babble, another
+        language, noise); see ``max_ctc_entropy`` in
+        :func:`speechbrain_subtitle.longform.transcribe_long`.
     ctc_speech_frames : int or None
         With ``word_times=True``: how many encoder frames the verbatim CTC head
         labels as something other than blank (0 means it heard no speech).
@@ -69,6 +75,7 @@ class SubtitleResult:
     verbatim_words: list = dataclasses.field(default_factory=list)
     subtitle_words: list = dataclasses.field(default_factory=list)
     ctc_speech_frames: int = None
+    ctc_entropy: float = None
 
 
 def _frame_shift(frames, seconds):
@@ -443,6 +450,7 @@ class SubtitleASR(Pretrained):
             frame_shift = _frame_shift(frames, durations[k])
             lp = verbatim_lp[k, :frames].cpu()
             result.ctc_speech_frames = int((lp.argmax(-1) != blank).sum())
+            result.ctc_entropy = float(-(lp.exp() * lp).sum(-1).mean())
             result.verbatim_words = align_words(
                 lp, result.verbatim_tokens, self.tokenizer, frame_shift, blank=blank
             )

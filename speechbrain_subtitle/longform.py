@@ -79,6 +79,12 @@ class SegmentText:
     verbatim_words, subtitle_words : list of Word
         The segment's words kept for the recording, with times in seconds
         from the start of the recording.
+    ctc_entropy : float or None
+        Mean entropy of the verbatim CTC posteriors (see ``SubtitleResult``).
+    low_confidence : bool
+        The entropy is above the model's ``max_ctc_entropy``: the segment's
+        words are kept here (and in the JSON) but left out of the cues and
+        the transcript.
     """
 
     segment: Segment
@@ -86,6 +92,8 @@ class SegmentText:
     subtitle: str = ""
     verbatim_words: list = dataclasses.field(default_factory=list)
     subtitle_words: list = dataclasses.field(default_factory=list)
+    ctc_entropy: float = None
+    low_confidence: bool = False
 
 
 @dataclasses.dataclass
@@ -111,7 +119,8 @@ class LongFormResult:
         Where cues break the constraints (from :func:`~speechbrain_subtitle.subtitles.check_cues`;
         fast speech can leave a cue above the reading speed).
     message : str
-        A sentence for the user when there is nothing to show, else ``""``.
+        A sentence for the user when there is nothing to show or when
+        low-confidence segments were left out of the cues, else ``""``.
     """
 
     path: str
@@ -124,13 +133,13 @@ class LongFormResult:
 
     @property
     def verbatim_words(self) -> list:
-        """All timed verbatim words of the recording, in order."""
-        return [w for s in self.segments for w in s.verbatim_words]
+        """All timed verbatim words of the recording, in order (confident segments)."""
+        return [w for s in self.segments if not s.low_confidence for w in s.verbatim_words]
 
     @property
     def subtitle_words(self) -> list:
-        """All timed subtitle words of the recording, in order."""
-        return [w for s in self.segments for w in s.subtitle_words]
+        """All timed subtitle words of the recording, in order (confident segments)."""
+        return [w for s in self.segments if not s.low_confidence for w in s.subtitle_words]
 
     @property
     def verbatim(self) -> str:
@@ -172,6 +181,7 @@ def transcribe_long(
     constraints=None,
     subtitle_timing="transfer",
     progress=None,
+    max_ctc_entropy=None,
     **options,
 ):
     """Verbatim transcript, subtitle and cues of a recording of any length.
@@ -195,6 +205,11 @@ def transcribe_long(
         ``"transfer"`` or ``"ctc"`` (see ``SubtitleASR.transcribe_batch``).
     progress : bool or None
         Show progress bars (``None``: only on a terminal).
+    max_ctc_entropy : float or None
+        Segments of at least ``MIN_JUDGED_DURATION`` (3 s) whose mean
+        verbatim CTC entropy is above this are marked ``low_confidence`` and
+        left out of the cues (babble, a language the model does not know). Default: the model's ``max_ctc_entropy``
+        (yaml), none if it has none; 0 or a negative value turns it off.
     **options
         Decoding overrides (``beam_size``, ``ctc_weight``, ``greedy``...).
 
@@ -259,15 +274,53 @@ def transcribe_long(
                 seg.verbatim, seg.subtitle = found.verbatim, found.subtitle
                 seg.verbatim_words = _kept(found.verbatim_words, seg.segment)
                 seg.subtitle_words = _kept(found.subtitle_words, seg.segment)
+                seg.ctc_entropy = found.ctc_entropy
             bar.update(round(sum(segments[i].duration for i in batch), 1))
     result.segments = [t for t in texts if t.verbatim_words or t.subtitle_words]
+    unsure = _mark_low_confidence(result.segments, _entropy_limit(asr, max_ctc_entropy))
     stream_words = result.subtitle_words or result.verbatim_words
+    if unsure:
+        result.message = (
+            f"{len(unsure)} segment(s) ({sum(s.segment.duration for s in unsure):.1f} s) "
+            f"left out of the cues: the model is not confident there (CTC entropy above "
+            f"{_entropy_limit(asr, max_ctc_entropy):g}); their text is in the JSON output"
+        )
     if not stream_words:
-        result.message = f"no speech found in {path}: no cues"
+        result.message = f"no speech found in {path}: no cues" + (
+            f" ({result.message})" if unsure else ""
+        )
         return result
     result.cues = split_into_cues(stream_words, constraints)
     result.problems = check_cues(result.cues, constraints)
     return result
+
+
+def _entropy_limit(asr, value):
+    """The CTC entropy above which a segment is low-confidence (None: no limit)."""
+    if value is None:
+        value = getattr(getattr(asr, "hparams", None), "max_ctc_entropy", None)
+    return value if value is not None and value > 0 else None
+
+
+#: Segments shorter than this (seconds) are never judged low-confidence: on a
+#: second or two of audio the mean CTC entropy varies too much to mean anything.
+MIN_JUDGED_DURATION = 3.0
+
+
+def _mark_low_confidence(segments, limit):
+    """Marks (and returns) the segments whose CTC entropy is above ``limit``."""
+    if limit is None:
+        return []
+    unsure = [
+        s
+        for s in segments
+        if s.ctc_entropy is not None
+        and s.ctc_entropy > limit
+        and s.segment.duration >= MIN_JUDGED_DURATION
+    ]
+    for s in unsure:
+        s.low_confidence = True
+    return unsure
 
 
 def to_transcript(result: LongFormResult) -> str:
@@ -282,7 +335,7 @@ def to_transcript(result: LongFormResult) -> str:
     """
     lines = []
     for seg in result.segments:
-        if not seg.verbatim_words:
+        if not seg.verbatim_words or seg.low_confidence:
             continue
         words = seg.verbatim_words
         text = " ".join(w.text for w in words)
@@ -311,6 +364,8 @@ def to_json(result: LongFormResult) -> str:
                 "subtitle": s.subtitle,
                 "verbatim_words": _words_json(s.verbatim_words),
                 "subtitle_words": _words_json(s.subtitle_words),
+                "ctc_entropy": None if s.ctc_entropy is None else round(s.ctc_entropy, 3),
+                "low_confidence": s.low_confidence,
             }
             for s in result.segments
         ],

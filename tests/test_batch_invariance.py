@@ -17,6 +17,9 @@ from speechbrain_subtitle.features import batch_features
 from speechbrain_subtitle.lobes.encoders import MaskedConvolutionModule, mask_convolutions
 
 IDS = ["utt2", "utt5", "utt1"]  # different lengths
+# name -> (architecture, overrides): every architecture, and c8 with ESPnet's front end
+MODELS = {a: (a, {}) for a in ARCHITECTURES}
+MODELS["c8-conv2d"] = ("c8", {"encoder_frontend": "conv2d"})
 
 
 def _encode(hp, model, wavs, lens):
@@ -32,21 +35,21 @@ def _rows(batch):
 
 @pytest.fixture(scope="module")
 def tiny_models(tiny_rows, tiny_tokenizer):
-    """Each architecture's tiny model (random weights) with a trained-looking normalizer."""
+    """Each tiny model of MODELS (random weights) with a trained-looking normalizer."""
     models = {}
-    for architecture in ARCHITECTURES:
+    for name, (architecture, overrides) in MODELS.items():
         torch.manual_seed(0)
-        hp = tiny_hparams(architecture)
+        hp = tiny_hparams(architecture, **overrides)
         model = hp["model"].eval()
         batch = make_batch(tiny_rows, tiny_tokenizer, IDS)
         feats, lens = batch_features(hp["compute_features"], *batch.sig)
         hp["normalize"](feats, lens, epoch=0)  # fit the statistics once
         hp["normalize"].eval()
-        models[architecture] = (hp, model)
+        models[name] = (hp, model)
     return models
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", list(MODELS))
 def test_encoder_states_do_not_depend_on_the_batch(
     architecture, tiny_models, tiny_rows, tiny_tokenizer
 ):

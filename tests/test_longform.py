@@ -299,3 +299,44 @@ def test_noise_and_music_give_no_cues_without_decoding(tmp_path, kind, demo, mon
     result = longform.transcribe_long(demo, path, progress=False)
     assert result.method == "nonspeech" and calls == []
     assert result.cues == [] and "no speech found" in result.message
+
+
+def _babble(seconds=12.0, voices=8):
+    """Overlapping synthetic Dutch utterances (the tiny fixtures), like a crowd."""
+    rng = np.random.default_rng(4)
+    clips = [sf.read(FIXTURES / "wavs" / f"utt{i}.wav")[0] for i in range(1, 7)]
+    n = int(seconds * RATE)
+    mix = np.zeros(n)
+    for _ in range(voices):
+        pos = int(rng.integers(0, RATE))
+        while pos < n:
+            clip = clips[rng.integers(len(clips))]
+            m = min(len(clip), n - pos)
+            mix[pos : pos + m] += clip[:m]
+            pos += m + int(rng.integers(0, RATE // 4))
+    return (0.5 * mix / np.abs(mix).max()).astype("float32")
+
+
+def test_babble_is_low_confidence_and_gives_no_cues(tmp_path, demo):
+    """The VAD rightly hears speech in babble; the model's CTC entropy (mean 0.46 on
+    such babble, at most 0.29 on 8-15 s of its own test speech) marks it low-confidence:
+    its text stays in the JSON, out of the cues and the transcript."""
+    path = tmp_path / "babble.wav"
+    sf.write(path, _babble(), RATE)
+    result = longform.transcribe_long(demo, path, progress=False, greedy=True)
+    assert result.method == "vad" and result.segments
+    assert all(s.low_confidence and s.ctc_entropy > 0.38 for s in result.segments)
+    assert result.cues == [] and longform.to_transcript(result) == ""
+    assert "not confident" in result.message
+    doc = json.loads(longform.to_json(result))
+    assert all(s["low_confidence"] for s in doc["segments"])
+    # turned off, the same babble gives (invented) cues
+    loose = longform.transcribe_long(demo, path, progress=False, greedy=True, max_ctc_entropy=0)
+    assert loose.cues and not any(s.low_confidence for s in loose.segments)
+
+
+def test_speech_is_not_low_confidence(demo):
+    result = longform.transcribe_long(demo, DEMO_MODEL / "example.wav", progress=False, greedy=True)
+    assert result.cues and result.message == ""
+    assert not any(s.low_confidence for s in result.segments)
+    assert all(s.ctc_entropy < 0.38 for s in result.segments)

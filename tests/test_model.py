@@ -26,6 +26,14 @@ PAPER_ARCHITECTURES = {
     "shared_task": (C8, False, 1, "shared"),
 }
 PAPER_TOTALS = {"c8": 66e6, "v2": 180e6}  # the authors' rounded totals
+# With their input layer (encoder_frontend: conv2d) the totals match the
+# authors' more precise sizes: 65.7M (C8, released v1) and 178M (v2).
+ESPNET_TOTALS = {"c8": (65.7e6, 0.05e6), "v2": (178e6, 0.5e6)}  # (size, rounding)
+# Front ends checked: every architecture with the default one, c8 and v2 with ESPnet's too
+FRONT_ENDS = [(a, "speechbrain") for a in sorted(PAPER_ARCHITECTURES)] + [
+    ("c8", "conv2d"),
+    ("v2", "conv2d"),
+]
 
 
 def _linear(n_in, n_out, bias=True):
@@ -69,9 +77,15 @@ def _transformer_encoder(layers, d, ffn):
     return layers * (_attention(d) + _feed_forward(d, ffn) + 2 * _layer_norm(d)) + _layer_norm(d)
 
 
-def _front_end(d):
-    """Two 3x3 stride-2 conv blocks (conv + LayerNorm over frequency x channels),
-    then the projection of the flattened (frequency x channels) frames to d."""
+def _front_end(d, kind="speechbrain"):
+    """``speechbrain``: two 3x3 stride-2 conv blocks ("same" padding; conv +
+    LayerNorm over frequency x channels), then the projection of the flattened
+    (frequency x channels) frames to d. ``conv2d`` (ESPnet): two unpadded 3x3
+    stride-2 convs with d channels, then a linear layer from (frequency x d) to d."""
+    if kind == "conv2d":
+        f1 = (N_MELS - 3) // 2 + 1
+        f2 = (f1 - 3) // 2 + 1
+        return _linear(9 * 1, d) + _linear(9 * d, d) + _linear(f2 * d, d)
     c1, c2 = FRONTEND_CHANNELS
     f1 = -(-N_MELS // 2)
     f2 = -(-f1 // 2)
@@ -90,25 +104,30 @@ def _count(module):
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.fixture(scope="module", params=sorted(PAPER_ARCHITECTURES))
+@pytest.fixture(scope="module", params=FRONT_ENDS, ids=lambda p: "-".join(p))
 def paper_model(request):
-    return request.param, load_hparams(HPARAMS / f"{request.param}.yaml")["model"]
+    architecture, front_end = request.param
+    hparams = load_hparams(HPARAMS / f"{architecture}.yaml", {"encoder_frontend": front_end})
+    return architecture, front_end, hparams["model"]
 
 
 def test_paper_size_parameter_counts_per_part(paper_model):
     """Every part has exactly the parameters the paper's sizes give (e.g. a v2
     subtitle decoder without its second cross-attentions is 6 x 1.05M short)."""
-    architecture, model = paper_model
+    architecture, front_end, model = paper_model
     sizes, has_sub_encoder, v_sources, s_sources = PAPER_ARCHITECTURES[architecture]
     d, ffn = sizes["d"], sizes["ffn"]
     expected = {
-        "front end": _front_end(d),
+        "front end": _front_end(d, front_end),
         "conformer": _conformer(sizes["layers"], d, ffn, sizes["kernel"]),
         "ctc head": _linear(d, VOCAB),
         "verbatim decoder": _decoder(v_sources, sizes["dec_layers"], d, ffn, VOCAB),
     }
+    front = _count(model.encoder.frontend)
+    if model.encoder.input_projection is not None:  # None: conv2d ends with its own linear
+        front += _count(model.encoder.input_projection)
     actual = {
-        "front end": _count(model.encoder.frontend) + _count(model.encoder.input_projection),
+        "front end": front,
         "conformer": _count(model.encoder.conformer),
         "ctc head": _count(model.ctc_head),
         "verbatim decoder": _count(model.verbatim_decoder),
@@ -134,8 +153,11 @@ def test_paper_size_parameter_counts_per_part(paper_model):
     assert _count(model) == sum(expected.values())
     if architecture in PAPER_TOTALS:
         total, paper = sum(expected.values()), PAPER_TOTALS[architecture]
-        print(f"{architecture}: {total / 1e6:.2f}M (paper about {paper / 1e6:.0f}M)")
+        print(f"{architecture} ({front_end}): {total / 1e6:.2f}M (paper about {paper / 1e6:.0f}M)")
         assert abs(total - paper) / paper < 0.10
+        if front_end == "conv2d":
+            size, rounding = ESPNET_TOTALS[architecture]
+            assert abs(total - size) <= rounding
 
 
 def test_c8_paper_shape():

@@ -2,7 +2,9 @@
 
 The verbatim encoder turns filterbank features into 40 ms frames (2-D
 convolution front end, 4x time subsampling) and runs a Conformer stack over
-them, exposing the output of one intermediate block for intermediate CTC. The
+them, exposing the output of one intermediate block for intermediate CTC. Its
+front end is SpeechBrain's CNN (``frontend="speechbrain"``) or ESPnet's
+``Conv2dSubsampling`` (``frontend="conv2d"``, the authors' input layer). The
 subtitle encoder is a small Conformer or Transformer stack that reads either the
 verbatim encoder output (cascaded models) or the verbatim decoder's hidden
 states (chained models). Both reuse SpeechBrain's layers.
@@ -229,7 +231,16 @@ class VerbatimEncoder(torch.nn.Module):
     dropout : float
         Dropout everywhere.
     frontend_channels : tuple
-        Output channels of the two stride-2 convolution blocks.
+        Output channels of the two stride-2 convolution blocks of the
+        ``"speechbrain"`` front end (the ``"conv2d"`` one has ``d_model``).
+    frontend : str
+        ``"speechbrain"``: SpeechBrain's ``ConvolutionFrontEnd`` (two 3x3
+        stride-2 conv blocks with LayerNorm, "same" padding) + a linear
+        projection to ``d_model``. ``"conv2d"``: ESPnet's input layer
+        (:class:`speechbrain_subtitle.lobes.espnet.Conv2dSubsampling`: two
+        unpadded 3x3 stride-2 convolutions with ``d_model`` channels and ReLU,
+        then a linear layer), as in the authors' models; utterances need at
+        least 7 feature frames.
 
     Example
     -------
@@ -238,6 +249,10 @@ class VerbatimEncoder(torch.nn.Module):
     >>> out, inter, lens = enc(torch.randn(2, 101, 80), torch.tensor([1.0, 0.5]))
     >>> out.shape, inter.shape, lens.tolist()
     (torch.Size([2, 26, 32]), torch.Size([2, 26, 32]), [26, 13])
+    >>> enc = VerbatimEncoder(80, d_model=32, nhead=2, d_ffn=64, num_layers=2,
+    ...                       intermediate_layer=1, kernel_size=3, frontend="conv2d")
+    >>> enc(torch.randn(2, 101, 80), torch.tensor([1.0, 0.5]))[2].tolist()
+    [24, 11]
     """
 
     def __init__(
@@ -251,28 +266,43 @@ class VerbatimEncoder(torch.nn.Module):
         kernel_size=31,
         dropout=0.1,
         frontend_channels=(64, 32),
+        frontend="speechbrain",
     ):
         super().__init__()
         if intermediate_layer and not 1 <= intermediate_layer <= num_layers:
             raise ValueError(f"intermediate_layer={intermediate_layer} must lie in 1..{num_layers}")
         self.intermediate_layer = intermediate_layer or None
-        self.frontend = ConvolutionFrontEnd(
-            input_shape=(None, None, input_size),
-            num_blocks=2,
-            num_layers_per_block=1,
-            out_channels=tuple(frontend_channels),
-            kernel_sizes=(3, 3),
-            strides=(2, 2),
-            residuals=(False, False),
-        )
-        n_freq = -(-input_size // 4)  # two stride-2 convolutions, "same" padding
-        self.input_projection = Linear(input_size=n_freq * frontend_channels[-1], n_neurons=d_model)
+        self.frontend_kind = frontend
+        if frontend == "speechbrain":
+            self.frontend = ConvolutionFrontEnd(
+                input_shape=(None, None, input_size),
+                num_blocks=2,
+                num_layers_per_block=1,
+                out_channels=tuple(frontend_channels),
+                kernel_sizes=(3, 3),
+                strides=(2, 2),
+                residuals=(False, False),
+            )
+            n_freq = -(-input_size // 4)  # two stride-2 convolutions, "same" padding
+            self.input_projection = Linear(
+                input_size=n_freq * frontend_channels[-1], n_neurons=d_model
+            )
+        elif frontend == "conv2d":
+            # espnet imports this module's helpers: import it here, not at the top.
+            from speechbrain_subtitle.lobes.espnet import Conv2dSubsampling
+
+            self.frontend = Conv2dSubsampling(input_size, d_model, "conv2d")
+            self.input_projection = None  # Conv2dSubsampling ends with its own linear layer
+        else:
+            raise ValueError(f"Unknown encoder front end {frontend!r} (speechbrain, conv2d)")
         self.input_dropout = torch.nn.Dropout(dropout)
         self.positional_encoding = RelPosEncXL(d_model)
         self.conformer = conformer_stack(num_layers, d_model, d_ffn, nhead, kernel_size, dropout)
 
     def output_lengths(self, feat_lengths):
         """Encoder frame counts of utterances of ``feat_lengths`` feature frames."""
+        if self.frontend_kind == "conv2d":
+            return self.frontend.output_lengths(feat_lengths).clamp(min=1)
         lengths = feat_lengths
         for block in self.frontend.values():
             lengths = _conv_output_lengths(block, lengths)
@@ -303,13 +333,17 @@ class VerbatimEncoder(torch.nn.Module):
             Absolute frame counts ``(batch,)``.
         """
         lengths = relative_to_absolute(rel_lens, feats.shape[1])
-        x = feats
-        for block in self.frontend.values():
-            x = block(_front_end_input(block, x, lengths))
-            lengths = _conv_output_lengths(block, lengths).clamp(min=1)
-        x = zero_padded(x, lengths)
-        batch, frames = x.shape[:2]
-        x = self.input_dropout(self.input_projection(x.reshape(batch, frames, -1)))
+        if self.frontend_kind == "conv2d":  # Conv2dSubsampling zeroes padding, exact lengths
+            x, lengths = self.frontend(feats, lengths)
+        else:
+            x = feats
+            for block in self.frontend.values():
+                x = block(_front_end_input(block, x, lengths))
+                lengths = _conv_output_lengths(block, lengths).clamp(min=1)
+            x = zero_padded(x, lengths)
+            x = self.input_projection(x.reshape(x.shape[0], x.shape[1], -1))
+        x = self.input_dropout(x)
+        frames = x.shape[1]
         mask = padding_mask(lengths, frames)
         pos_embs = self.positional_encoding(x)
         intermediate = None
