@@ -208,8 +208,9 @@ def transcribe_long(
     max_ctc_entropy : float or None
         Segments of at least ``MIN_JUDGED_DURATION`` (3 s) whose mean
         verbatim CTC entropy is above this are marked ``low_confidence`` and
-        left out of the cues (babble, a language the model does not know). Default: the model's ``max_ctc_entropy``
-        (yaml), none if it has none; 0 or a negative value turns it off.
+        left out of the cues (babble, a language the model does not know).
+        Default: the model's ``max_ctc_entropy`` (yaml), none if it has none;
+        0 or a negative value turns it off.
     **options
         Decoding overrides (``beam_size``, ``ctc_weight``, ``greedy``...).
 
