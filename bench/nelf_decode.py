@@ -256,46 +256,22 @@ def load_audio(n):
 
 # ------------------------------------------------------------------------- model
 def train_yaml(token_list):
-    def block(name, conf):
-        return [f"{name}:"] + [f"    {k}: {json.dumps(v)}" for k, v in conf.items()]
+    """The v2-size ``train.yaml`` text, written by the fixture script's builder."""
+    import importlib.util
 
-    lines = [
-        "# Hand-written ESPnet-style config at the released NeLF v2 sizes (bench/nelf_decode.py).",
-        "token_type: bpe",
-        "token_list:",
-        *[f"- {json.dumps(t)}" for t in token_list],
-        "frontend: default",
-        *block("frontend_conf", FRONTEND_CONF),
-        "specaug: specaug",
-        *block(
-            "specaug_conf",
-            {
-                "apply_time_warp": True,
-                "time_warp_window": 5,
-                "time_warp_mode": "bicubic",
-                "apply_freq_mask": True,
-                "freq_mask_width_range": [0, 30],
-                "num_freq_mask": 2,
-                "apply_time_mask": True,
-                "time_mask_width_range": [0, 40],
-                "num_time_mask": 2,
-            },
-        ),
-        "normalize: global_mvn",
-        *block("normalize_conf", {"stats_file": "stats.npz"}),
-        *block("model_conf", {"ctc_weight": 0.3, "lsm_weight": 0.1}),
-        "encoder: conformer",
-        *block("encoder_conf", ENCODER_CONF),
-        "subtitle_encoder: transformer",
-        *block("subtitle_encoder_conf", SUBTITLE_ENCODER_CONF),
-        "decoder: multi_transformer",
-        *block("decoder_conf", DECODER_CONF),
-        "subtitle_decoder: multi_transformer",
-        *block("subtitle_decoder_conf", DECODER_CONF),
-        *block("ctc_conf", {"dropout_rate": 0.0, "ctc_type": "builtin"}),
-        "",
-    ]
-    return "\n".join(lines)
+    spec = importlib.util.spec_from_file_location(
+        "make_fixtures", REPO / "recipes" / "NeLF" / "make_fixtures.py"
+    )
+    make_fixtures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_fixtures)
+    return make_fixtures.train_yaml_text(
+        "Hand-written ESPnet-style config at the released NeLF v2 sizes (bench/nelf_decode.py).",
+        FRONTEND_CONF,
+        ENCODER_CONF,
+        SUBTITLE_ENCODER_CONF,
+        DECODER_CONF,
+        token_list,
+    )
 
 
 def make_tokens(folder):

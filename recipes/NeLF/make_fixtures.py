@@ -122,6 +122,67 @@ def _yaml_block(name, conf):
     return "\n".join(lines)
 
 
+def train_yaml_text(
+    title, frontend_conf, encoder_conf, subtitle_encoder_conf, decoder_conf, token_list
+):
+    """An ESPnet-style NeLF ``train.yaml`` (as the authors' runtime reads it) as text.
+
+    Also used by ``bench/nelf_decode.py`` for its paper-size layout.
+    """
+    return "\n".join(
+        [
+            f"# {title}",
+            "output_dir: exp/asr_tiny",
+            "seed: 0",
+            "max_epoch: 1",
+            "batch_size: 16",
+            "accum_grad: 1",
+            "grad_clip: 5",
+            "optim: adam",
+            _yaml_block("optim_conf", {"lr": 0.004}),
+            "scheduler: warmuplr",
+            _yaml_block("scheduler_conf", {"warmup_steps": 25000}),
+            "token_type: bpe",
+            "bpemodel: data/token_list/bpe_unigram/bpe.model",
+            "token_list:",
+            *[f"- {json.dumps(t)}" for t in token_list],
+            "frontend: default",
+            _yaml_block("frontend_conf", frontend_conf),
+            "specaug: specaug",
+            _yaml_block(
+                "specaug_conf",
+                {
+                    "apply_time_warp": True,
+                    "time_warp_window": 5,
+                    "time_warp_mode": "bicubic",
+                    "apply_freq_mask": True,
+                    "freq_mask_width_range": [0, 30],
+                    "num_freq_mask": 2,
+                    "apply_time_mask": True,
+                    "time_mask_width_range": [0, 40],
+                    "num_time_mask": 2,
+                },
+            ),
+            "normalize: global_mvn",
+            _yaml_block("normalize_conf", {"stats_file": "exp/asr_stats/train/feats_stats.npz"}),
+            _yaml_block(
+                "model_conf",
+                {"ctc_weight": 0.3, "lsm_weight": 0.1, "length_normalized_loss": False},
+            ),
+            "encoder: conformer",
+            _yaml_block("encoder_conf", encoder_conf),
+            "subtitle_encoder: transformer",
+            _yaml_block("subtitle_encoder_conf", subtitle_encoder_conf),
+            "decoder: multi_transformer",
+            _yaml_block("decoder_conf", decoder_conf),
+            "subtitle_decoder: multi_transformer",
+            _yaml_block("subtitle_decoder_conf", decoder_conf),
+            _yaml_block("ctc_conf", {"dropout_rate": 0.0, "ctc_type": "builtin"}),
+            "",
+        ]
+    )
+
+
 def write_train_yaml(path, case, token_list):
     """A hand-written ESPnet-style train.yaml for one case."""
     d = case["encoder_conf"]["output_size"]
@@ -152,57 +213,13 @@ def write_train_yaml(path, case, token_list):
         "normalize_before": True,
         **case["encoder_conf"],
     }
-    text = "\n".join(
-        [
-            "# Hand-written ESPnet-style config of a tiny random NeLF-layout model (test fixture).",
-            "output_dir: exp/asr_tiny",
-            "seed: 0",
-            "max_epoch: 1",
-            "batch_size: 16",
-            "accum_grad: 1",
-            "grad_clip: 5",
-            "optim: adam",
-            _yaml_block("optim_conf", {"lr": 0.004}),
-            "scheduler: warmuplr",
-            _yaml_block("scheduler_conf", {"warmup_steps": 25000}),
-            "token_type: bpe",
-            "bpemodel: data/token_list/bpe_unigram/bpe.model",
-            "token_list:",
-            *[f"- {json.dumps(t)}" for t in token_list],
-            "frontend: default",
-            _yaml_block("frontend_conf", {"fs": 16000, **case["frontend_conf"]}),
-            "specaug: specaug",
-            _yaml_block(
-                "specaug_conf",
-                {
-                    "apply_time_warp": True,
-                    "time_warp_window": 5,
-                    "time_warp_mode": "bicubic",
-                    "apply_freq_mask": True,
-                    "freq_mask_width_range": [0, 30],
-                    "num_freq_mask": 2,
-                    "apply_time_mask": True,
-                    "time_mask_width_range": [0, 40],
-                    "num_time_mask": 2,
-                },
-            ),
-            "normalize: global_mvn",
-            _yaml_block("normalize_conf", {"stats_file": "exp/asr_stats/train/feats_stats.npz"}),
-            _yaml_block(
-                "model_conf",
-                {"ctc_weight": 0.3, "lsm_weight": 0.1, "length_normalized_loss": False},
-            ),
-            "encoder: conformer",
-            _yaml_block("encoder_conf", enc),
-            "subtitle_encoder: transformer",
-            _yaml_block("subtitle_encoder_conf", sub),
-            "decoder: multi_transformer",
-            _yaml_block("decoder_conf", dec),
-            "subtitle_decoder: multi_transformer",
-            _yaml_block("subtitle_decoder_conf", dec),
-            _yaml_block("ctc_conf", {"dropout_rate": 0.0, "ctc_type": "builtin"}),
-            "",
-        ]
+    text = train_yaml_text(
+        "Hand-written ESPnet-style config of a tiny random NeLF-layout model (test fixture).",
+        {"fs": 16000, **case["frontend_conf"]},
+        enc,
+        sub,
+        dec,
+        token_list,
     )
     path.write_text(text, encoding="utf-8")
 
