@@ -255,16 +255,21 @@ def load_audio(n):
 
 
 # ------------------------------------------------------------------------- model
-def train_yaml(token_list):
-    """The v2-size ``train.yaml`` text, written by the fixture script's builder."""
+def _make_fixtures():
+    """recipes/NeLF/make_fixtures.py as a module (its yaml and tokenizer builders)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         "make_fixtures", REPO / "recipes" / "NeLF" / "make_fixtures.py"
     )
-    make_fixtures = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_fixtures)
-    return make_fixtures.train_yaml_text(
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def train_yaml(token_list):
+    """The v2-size ``train.yaml`` text, written by the fixture script's builder."""
+    return _make_fixtures().train_yaml_text(
         "Hand-written ESPnet-style config at the released NeLF v2 sizes (bench/nelf_decode.py).",
         FRONTEND_CONF,
         ENCODER_CONF,
@@ -277,29 +282,12 @@ def train_yaml(token_list):
 def make_tokens(folder):
     """A tiny SentencePiece model and a 5000-entry token list over it (placeholders after
     the real pieces)."""
-    import sentencepiece as spm
-
     text = [
         "goeie avond en welkom bij het journaal van vandaag",
         "de minister zegt dat er twintig procent meer geld komt",
         "in antwerpen regent het de hele dag en morgen wordt het droog",
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = pathlib.Path(tmp) / "text.txt"
-        corpus.write_text("\n".join(text * 5) + "\n", encoding="utf-8")
-        spm.SentencePieceTrainer.train(
-            input=str(corpus),
-            model_prefix=str(pathlib.Path(tmp) / "bpe"),
-            vocab_size=48,
-            model_type="unigram",
-            character_coverage=1.0,
-            minloglevel=2,
-        )
-        (folder / "bpe.model").write_bytes((pathlib.Path(tmp) / "bpe.model").read_bytes())
-    sp = spm.SentencePieceProcessor()
-    sp.load(str(folder / "bpe.model"))
-    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
-    pieces = [p for p in pieces if p not in ("<unk>", "<s>", "</s>")]
+    pieces = _make_fixtures().train_tiny_bpe(folder, text * 5)
     fill = [f"\u2581w{k:04d}" for k in range(VOCAB_SIZE - 3 - len(pieces))]
     tokens = ["<blank>", "<unk>"] + pieces + fill + ["<sos/eos>"]
     (folder / "tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")

@@ -15,7 +15,12 @@ import torch
 from speechbrain.decoders.scorer import CTCScorer, ScorerBuilder
 from speechbrain.decoders.seq2seq import S2STransformerBeamSearcher
 
-from speechbrain_subtitle.lobes.decoders import greedy_search, pack_memories, task_prefixed
+from speechbrain_subtitle.lobes.decoders import (
+    greedy_search,
+    pack_memories,
+    row_max_steps,
+    task_prefixed,
+)
 
 TASKS = ("verbatim", "subtitle")
 
@@ -244,21 +249,6 @@ def _search_inputs(model, task, memories):
         return states, lengths.float() / states.shape[1], sources
     packed = pack_memories(memories)
     return packed, memories[0][1].float() / packed.shape[1], sources
-
-
-def row_max_steps(memories, ratio):
-    """Longest hypothesis of each row: ``ratio`` times its longest source.
-
-    That is the cap a search of the row alone would have (SpeechBrain caps
-    every row of a batch at the padded length instead).
-
-    Example
-    -------
-    >>> row_max_steps([(torch.zeros(2, 9, 4), torch.tensor([9, 5]))], 0.5)
-    [4, 2]
-    """
-    longest = torch.stack([lengths for _, lengths in memories]).max(dim=0).values
-    return [max(1, int(int(n) * ratio)) for n in longest.tolist()]
 
 
 def beam_search(model, task, memories, options):

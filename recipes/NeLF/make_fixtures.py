@@ -224,26 +224,35 @@ def write_train_yaml(path, case, token_list):
     path.write_text(text, encoding="utf-8")
 
 
-def make_tokenizer(folder, rng):
-    """Trains a tiny unigram model; tokens.txt lists its pieces in a shuffled
-    order (ESPnet orders them by corpus frequency, not by SentencePiece id)."""
+def train_tiny_bpe(folder, lines, **options):
+    """Trains a 48-piece unigram model on ``lines`` into ``folder/bpe.model``;
+    returns its pieces other than ``<unk>``, ``<s>`` and ``</s>``, by id.
+
+    Also used by ``bench/nelf_decode.py``.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         corpus = pathlib.Path(tmp) / "text.txt"
-        corpus.write_text("\n".join(TEXTS * 3) + "\n", encoding="utf-8")
+        corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
         spm.SentencePieceTrainer.train(
             input=str(corpus),
             model_prefix=str(pathlib.Path(tmp) / "bpe"),
             vocab_size=48,
             model_type="unigram",
             character_coverage=1.0,
-            normalization_rule_name="identity",
             minloglevel=2,
+            **options,
         )
         shutil.copy(pathlib.Path(tmp) / "bpe.model", folder / "bpe.model")
     sp = spm.SentencePieceProcessor()
     sp.load(str(folder / "bpe.model"))
     pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
-    pieces = [p for p in pieces if p not in ("<unk>", "<s>", "</s>")]
+    return [p for p in pieces if p not in ("<unk>", "<s>", "</s>")]
+
+
+def make_tokenizer(folder, rng):
+    """Trains a tiny unigram model; tokens.txt lists its pieces in a shuffled
+    order (ESPnet orders them by corpus frequency, not by SentencePiece id)."""
+    pieces = train_tiny_bpe(folder, TEXTS * 3, normalization_rule_name="identity")
     order = rng.permutation(len(pieces))
     token_list = ["<blank>", "<unk>"] + [pieces[i] for i in order] + ["<sos/eos>"]
     (folder / "tokens.txt").write_text("\n".join(token_list) + "\n", encoding="utf-8")
@@ -330,17 +339,20 @@ def build_case(name, case, code, out_root):
 
     # stats.npz from the log-mels of the waveforms: build a model once without
     # stats to get the front end, then write the statistics it implies.
+    def build():
+        return build_model_from_file(
+            folder / "train.yaml",
+            _empty_state(folder),
+            folder / "tokens.txt",
+            folder / "bpe.model",
+            ctc=True,
+            verbatim=True,
+            subtitle=True,
+            stats_file=folder / "stats.npz",
+        )
+
     np.savez(folder / "stats.npz", **stats_from_feats(np.zeros((2, n_mels)) + [[0.0], [1.0]]))
-    probe, _ = build_model_from_file(
-        folder / "train.yaml",
-        _empty_state(folder),
-        folder / "tokens.txt",
-        folder / "bpe.model",
-        ctc=True,
-        verbatim=True,
-        subtitle=True,
-        stats_file=folder / "stats.npz",
-    )
+    probe, _ = build()
     with torch.no_grad():
         logmel = [
             probe.frontend(
@@ -350,17 +362,7 @@ def build_case(name, case, code, out_root):
         ]
     feats = torch.cat(logmel).numpy()
     np.savez(folder / "stats.npz", **stats_from_feats(feats))
-
-    model, _ = build_model_from_file(
-        folder / "train.yaml",
-        _empty_state(folder),
-        folder / "tokens.txt",
-        folder / "bpe.model",
-        ctc=True,
-        verbatim=True,
-        subtitle=True,
-        stats_file=folder / "stats.npz",
-    )
+    model, _ = build()
     randomize(model, rng)
     sos = token_list.index("<sos/eos>")
     with torch.no_grad():  # ending at once is likely with random weights: make it rarer

@@ -295,6 +295,21 @@ class TextDecoder(torch.nn.Module):
         return self.hidden_states(tokens, memories)
 
 
+def row_max_steps(memories, ratio):
+    """Longest hypothesis of each row: ``ratio`` times its longest source.
+
+    That is the cap a search of the row alone would have (SpeechBrain caps
+    every row of a batch at the padded length instead).
+
+    Example
+    -------
+    >>> row_max_steps([(torch.zeros(2, 9, 4), torch.tensor([9, 5]))], 0.5)
+    [4, 2]
+    """
+    longest = torch.stack([lengths for _, lengths in memories]).max(dim=0).values
+    return [max(1, int(int(n) * ratio)) for n in longest.tolist()]
+
+
 @torch.no_grad()
 def greedy_search(decoder, memories, bos_index, eos_index, max_len):
     """Batched greedy decoding with a :class:`TextDecoder`.

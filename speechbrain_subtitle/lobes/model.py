@@ -22,7 +22,7 @@ decoders; the task token that starts each sequence tells it what to write.
 
 import torch
 
-from speechbrain_subtitle.lobes.decoders import greedy_search, task_prefixed
+from speechbrain_subtitle.lobes.decoders import greedy_search, row_max_steps, task_prefixed
 
 SOURCES = ("verbatim", "subtitle")
 SUBTITLE_ENCODER_INPUTS = ("verbatim_encoder", "verbatim_decoder")
@@ -257,7 +257,7 @@ class JointSubtitleModel(torch.nn.Module):
     def max_decode_length(self, enc, ratio=None):
         """Longest hypothesis of each row (``ratio``: default the model's), from its own frames."""
         ratio = self.max_decode_ratio if ratio is None else ratio
-        return [max(1, int(int(n) * ratio)) for n in enc.lengths.tolist()]
+        return row_max_steps([(enc.states, enc.lengths)], ratio)
 
     def greedy_verbatim_tokens(self, enc):
         """Greedy verbatim hypotheses as task-prefixed tensors (for chained models)."""
