@@ -64,7 +64,7 @@ decoding_ctc_weight: {ctc_weight}
 decoding_subtitle_ctc_weight: {subtitle_ctc_weight}
 greedy: False
 
-tokenizer: !new:sentencepiece.SentencePieceProcessor
+tokenizer: !new:{tokenizer_class}
 
 modules:
     model: !ref <model>
@@ -74,10 +74,44 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
     loadables:
         asr: !ref <model>
         normalizer: !ref <normalize>
-        tokenizer: !ref <tokenizer>
+        tokenizer: !ref <tokenizer>{features_loadable}
     custom_hooks:
-        asr: !name:speechbrain_subtitle.hub.load_state_strict
+        asr: !name:speechbrain_subtitle.hub.load_state_strict{normalizer_hook}{features_hook}
 """
+#: Normalizer classes whose state is SpeechBrain's own statistics file (loaded by
+#: the Pretrainer's default hook); any other normalizer is a plain state dict.
+STATISTICS_NORMALIZERS = ("speechbrain.processing.features.InputNormalization",)
+#: Feature extractors with a state of their own (``features.ckpt``: the mel matrix
+#: of an imported ESPnet front end); SpeechBrain's ``Fbank`` has none.
+STATEFUL_FEATURES = ("speechbrain_subtitle.lobes.espnet.Fbank",)
+
+
+def _tag(node):
+    """The class path of a ``!new:`` node of a ruamel document (else ``""``)."""
+    tag = getattr(getattr(node, "tag", None), "value", None) or ""
+    return tag[len("!new:") :] if tag.startswith("!new:") else ""
+
+
+def inference_block(arch_doc, beam_size, ctc_weight, subtitle_ctc_weight, token_list=False):
+    """The inference part of an exported ``hyperparams.yaml`` for the parts ``arch_doc``
+    builds: which tokenizer class reads ``tokenizer.ckpt``, and whether the
+    normalizer and the front end load plain state dicts (``features.ckpt``)."""
+    stateful_features = _tag(arch_doc.get("compute_features")) in STATEFUL_FEATURES
+    statistics = _tag(arch_doc.get("normalize")) in STATISTICS_NORMALIZERS
+    hook = "\n        {}: !name:speechbrain_subtitle.hub.load_state_strict"
+    return INFERENCE_YAML.format(
+        beam_size=beam_size,
+        ctc_weight=ctc_weight,
+        subtitle_ctc_weight=subtitle_ctc_weight,
+        tokenizer_class="speechbrain_subtitle.tokenizer.TokenListTokenizer"
+        if token_list
+        else "sentencepiece.SentencePieceProcessor",
+        features_loadable="\n        features: !ref <compute_features>"
+        if stateful_features
+        else "",
+        normalizer_hook="" if statistics else hook.format("normalizer"),
+        features_hook=hook.format("features") if stateful_features else "",
+    )
 
 
 class ModelLoadError(ValueError):
@@ -165,11 +199,16 @@ def _architecture_file(exp_doc):
     raise ExportError(f"Architecture file {path} not found (nor {fallback})")
 
 
-def inference_yaml_text(exp_doc, beam_size=10, ctc_weight=0.3, subtitle_ctc_weight=0.0):
+def inference_yaml_text(
+    exp_doc, beam_size=10, ctc_weight=0.3, subtitle_ctc_weight=0.0, token_list=False
+):
     """The exported ``hyperparams.yaml``: architecture with the trained sizes, plus inference.
 
     Scalar settings (sizes, token ids, weights) are taken from the experiment;
     the objects come from the architecture file, so references stay readable.
+    ``token_list``: the tokenizer is a saved
+    :class:`~speechbrain_subtitle.tokenizer.TokenListTokenizer` (a fine-tuned
+    imported model).
     """
     arch_doc = _yaml().load(compose_yaml_text(_architecture_file(exp_doc)))
     for key in list(arch_doc):
@@ -183,11 +222,7 @@ def inference_yaml_text(exp_doc, beam_size=10, ctc_weight=0.3, subtitle_ctc_weig
         "# speechbrain_subtitle.inference.SubtitleASR.from_hparams(source=<this folder>)\n"
     )
     _yaml().dump(arch_doc, stream)
-    stream.write(
-        INFERENCE_YAML.format(
-            beam_size=beam_size, ctc_weight=ctc_weight, subtitle_ctc_weight=subtitle_ctc_weight
-        )
-    )
+    stream.write(inference_block(arch_doc, beam_size, ctc_weight, subtitle_ctc_weight, token_list))
     return stream.getvalue()
 
 
@@ -227,6 +262,23 @@ def _model_state(ckpts):
         return torch.load(path, map_location=map_location, weights_only=True)
 
     return average_checkpoints(ckpts, recoverable_name="model", parameter_loader=weights_only)
+
+
+def _carry_licence(exp_doc, pretrained, card, config):
+    """A model fine-tuned from another keeps that model's licence (weights derived
+    from CC BY-NC weights are CC BY-NC): read from the pretrained folder's
+    ``config.json``, which the fine-tuning run kept in ``save/pretrained/``."""
+    source = exp_doc.get("pretrained_path")
+    if not source:
+        return
+    config["fine_tuned_from"] = str(source)
+    kept = pretrained / "config.json"
+    parent = json.loads(kept.read_text(encoding="utf-8")) if kept.is_file() else {}
+    licence = parent.get("card", {}).get("license")
+    if licence and licence != "apache-2.0":
+        card["license"] = licence
+        note = f"Fine-tuned from `{source}`, whose weights are licensed {licence}; so are these."
+        card["data_note"] = f"{note} {card['data_note']}".strip()
 
 
 def _test_metrics(experiment):
@@ -347,6 +399,14 @@ def _write_card(folder, asr, config, card, metrics, template):
     }
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     repo_id, datasets = card["repo_id"], card["datasets"]
+    licence = card.get("license", "apache-2.0")
+    if licence == "apache-2.0":
+        licence_text = "Apache-2.0."
+    else:
+        licence_text = (
+            f"The weights are licensed **{licence}** (they derive from weights under that "
+            "licence; see the note above)."
+        )
     text = render_model_card(
         template,
         metadata=model_card_metadata(
@@ -355,8 +415,9 @@ def _write_card(folder, asr, config, card, metrics, template):
             datasets,
             model.variant,
             metrics,
-            license=card.get("license", "apache-2.0"),
+            license=licence,
         ),
+        licence_text=licence_text,
         title=repo_id.split("/")[-1],
         variant=model.variant,
         parameters=f"{parameters / 1e6:.1f}M" if parameters >= 1e5 else f"{parameters / 1e3:.0f}k",
@@ -377,7 +438,13 @@ def _write_card(folder, asr, config, card, metrics, template):
 
 
 #: Export facts of ``config.json`` that :func:`refresh_model_card` keeps.
-KEPT_CONFIG_KEYS = ("averaged_checkpoints", "weights_dtype", "model_card_template", "imported_from")
+KEPT_CONFIG_KEYS = (
+    "averaged_checkpoints",
+    "weights_dtype",
+    "model_card_template",
+    "imported_from",
+    "fine_tuned_from",
+)
 
 
 def _card_template(name):
@@ -604,10 +671,18 @@ def export_model(
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         ckpts = _best_checkpoints(save_folder, max(1, average))
-        (tmp / "hyperparams.yaml").write_text(
-            inference_yaml_text(exp_doc, beam_size, ctc_weight, subtitle_ctc_weight),
-            encoding="utf-8",
+        from speechbrain_subtitle.tokenizer import is_token_list_file
+
+        yaml_text = inference_yaml_text(
+            exp_doc, beam_size, ctc_weight, subtitle_ctc_weight, is_token_list_file(tokenizer)
         )
+        (tmp / "hyperparams.yaml").write_text(yaml_text, encoding="utf-8")
+        pretrained = save_folder / "pretrained"
+        if "features: !ref <compute_features>" in yaml_text:
+            # the front end of an imported model: fixed, as the fine-tuning run loaded it
+            if not (pretrained / "features.ckpt").is_file():
+                raise ExportError(f"Front-end state not found: {pretrained / 'features.ckpt'}")
+            shutil.copyfile(pretrained / "features.ckpt", tmp / "features.ckpt")
         state = _model_state(ckpts)
         if half:
             state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -634,6 +709,7 @@ def export_model(
             "averaged_checkpoints": len(ckpts),
             "weights_dtype": "float16" if half else "float32",
         }
+        _carry_licence(exp_doc, pretrained, card, config)
         _write_card(tmp, asr, config, card, _test_metrics(experiment), template)
         del asr
         os.chmod(tmp, 0o755)

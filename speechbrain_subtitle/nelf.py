@@ -39,6 +39,7 @@ from speechbrain.nnet.linear import Linear
 from speechbrain_subtitle import __version__
 from speechbrain_subtitle.lobes import espnet
 from speechbrain_subtitle.lobes.model import JointSubtitleModel
+from speechbrain_subtitle.losses import JointSubtitleLoss
 from speechbrain_subtitle.tokenizer import TokenListTokenizer
 
 FILES = ("model.pth", "train.yaml", "tokens.txt", "bpe.model", "stats.npz")
@@ -366,6 +367,18 @@ def part_specs(config, vocab_size):
         "max_decode_ratio": 1.0,
         "variant": "cascaded_dual",
     }
+    # The objective of a fine-tuning run: model_conf's weights where train.yaml gives
+    # them, else the paper's (a=0.5, c=0.3, i=0.3, label smoothing 0.1); the subtitle
+    # CTC head was never trained (weight 0) and is not converted.
+    model_conf = config.get("model_conf") or {}
+    loss = {
+        "verbatim_weight": 0.5,
+        "ctc_weight": float(model_conf.get("ctc_weight", 0.3)),
+        "intermediate_ctc_weight": float(model_conf.get("interctc_weight", 0.3)) if inter else 0.0,
+        "subtitle_ctc_weight": 0.0,
+        "label_smoothing": float(model_conf.get("lsm_weight", 0.1)),
+        "blank_index": 0,
+    }
     lobes = "speechbrain_subtitle.lobes"
     return [
         ("compute_features", f"{lobes}.espnet.Fbank", fbank),
@@ -380,6 +393,7 @@ def part_specs(config, vocab_size):
             {"input_size": d_model, "n_neurons": vocab_size},
         ),
         ("model", f"{lobes}.model.JointSubtitleModel", model),
+        ("loss", "speechbrain_subtitle.losses.JointSubtitleLoss", loss),
     ]
 
 
@@ -391,6 +405,7 @@ _CLASSES = {
     "speechbrain_subtitle.lobes.espnet.TransformerDecoder": espnet.TransformerDecoder,
     "speechbrain.nnet.linear.Linear": Linear,
     "speechbrain_subtitle.lobes.model.JointSubtitleModel": JointSubtitleModel,
+    "speechbrain_subtitle.losses.JointSubtitleLoss": JointSubtitleLoss,
 }
 
 
@@ -618,6 +633,12 @@ def hyperparams_yaml(config, vocab_size, search=None):
         "",
         f"sample_rate: {SAMPLE_RATE}",
         f"vocab_size: {vocab_size}",
+        'variant: "cascaded_dual"',
+        "# Token ids of the token list; <sos/eos> starts and ends both texts",
+        "blank_index: 0",
+        f"eos_index: {vocab_size - 1}",
+        f"verbatim_bos_index: {vocab_size - 1}",
+        f"subtitle_bos_index: {vocab_size - 1}",
         "",
     ]
     for name, path, kwargs in part_specs(config, vocab_size):

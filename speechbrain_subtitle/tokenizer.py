@@ -92,8 +92,20 @@ def train_tokenizer(
     return sp
 
 
+def is_token_list_file(path):
+    """Whether ``path`` is a saved :class:`TokenListTokenizer` (a JSON file) rather
+    than a SentencePiece model (a protobuf, which never starts with ``{``)."""
+    with open(path, "rb") as f:
+        return f.read(64).lstrip().startswith(b"{")
+
+
 def load_tokenizer(path):
-    """Loads a SentencePiece model and checks the special-token layout.
+    """Loads a tokenizer file and checks its layout.
+
+    A SentencePiece model must have our special-token layout (module
+    docstring); a saved :class:`TokenListTokenizer` (the ``tokenizer.ckpt`` of
+    a model imported by ``import-nelf``) is loaded as such, so that a
+    fine-tuning run keeps the ids its pretrained model was trained with.
 
     Arguments
     ---------
@@ -102,8 +114,12 @@ def load_tokenizer(path):
 
     Returns
     -------
-    sentencepiece.SentencePieceProcessor
+    sentencepiece.SentencePieceProcessor or TokenListTokenizer
     """
+    if is_token_list_file(path):
+        tokenizer = TokenListTokenizer()
+        tokenizer.load(path)
+        return tokenizer
     sp = spm.SentencePieceProcessor()
     sp.load(str(path))
     expected = {
@@ -301,6 +317,7 @@ class TokenListTokenizer:
         return [self.token_to_id.get(p, self.unk_index) for p in pieces]
 
     encode_as_ids = text_to_ids
+    encode = text_to_ids  # as SentencePieceProcessor.encode(text) (data.make_dataset)
 
     def content_ids(self, ids):
         """``ids`` without blank and ``<sos/eos>`` (``<unk>`` stays: it is in the text)."""

@@ -73,12 +73,15 @@ def prepare_tokenizer(hparams, train_rows):
 
 
 def dataset_kwargs(hparams):
-    """Keyword arguments of ``make_dataset`` taken from the hyperparameters."""
+    """Keyword arguments of ``make_dataset``: the sample rate and the token ids the
+    model itself was built with (a model imported by ``import-nelf`` starts and
+    ends both texts with its ``<sos/eos>``)."""
+    model = hparams["model"]
     return {
         "sample_rate": hparams["sample_rate"],
-        "verbatim_bos_index": hparams["verbatim_bos_index"],
-        "subtitle_bos_index": hparams["subtitle_bos_index"],
-        "eos_index": hparams["eos_index"],
+        "verbatim_bos_index": model.verbatim_bos_index,
+        "subtitle_bos_index": model.subtitle_bos_index,
+        "eos_index": model.eos_index,
     }
 
 
@@ -151,16 +154,41 @@ def load_pretrained(hparams, source):
     The architecture must be the exported one (``main`` uses the source's
     ``hyperparams.yaml`` unless an ``architecture`` is given); keys are checked
     strictly. With ``freeze_encoder: True`` the acoustic encoder is not trained.
+
+    A folder written by ``import-nelf`` works the same way: its ESPnet front
+    end (``features.ckpt``) and global normalizer are loaded as they are and
+    kept fixed, and its token-list tokenizer is copied to ``tokenizer_file``
+    (:func:`~speechbrain_subtitle.tokenizer.load_tokenizer` reads it back), so
+    the fine-tuned model keeps the pretrained token ids. The source's
+    ``config.json`` is kept in ``<save_folder>/pretrained/`` so that ``export``
+    can carry the pretrained weights' licence over to the fine-tuned ones.
     """
+    from speechbrain.processing.features import InputNormalization
+
     from speechbrain_subtitle.hub import load_state_strict
     from speechbrain_subtitle.safety import load_normalizer
 
     savedir = os.path.join(hparams["save_folder"], "pretrained")
     os.makedirs(savedir, exist_ok=True)
     load_state_strict(hparams["model"], fetch_pretrained(source, savedir, "asr.ckpt"))
-    # weights-only and finite (SpeechBrain's own _load uses torch.load's default)
-    load_normalizer(hparams["normalize"], fetch_pretrained(source, savedir, "normalizer.ckpt"))
-    hparams["normalize"].update_until_epoch = 0  # keep the pretrained statistics
+    normalizer_file = fetch_pretrained(source, savedir, "normalizer.ckpt")
+    normalize = hparams["normalize"]
+    if isinstance(normalize, InputNormalization):
+        # weights-only and finite (SpeechBrain's own _load uses torch.load's default)
+        load_normalizer(normalize, normalizer_file)
+        normalize.update_until_epoch = 0  # keep the pretrained statistics
+    else:
+        load_state_strict(normalize, normalizer_file)
+    pretrainer = hparams.get("pretrainer")
+    if pretrainer is not None and "features" in pretrainer.loadables:
+        load_state_strict(
+            hparams["compute_features"], fetch_pretrained(source, savedir, "features.ckpt")
+        )
+        _keep_copy(fetch_pretrained(source, savedir, "features.ckpt"), savedir)
+    try:
+        _keep_copy(fetch_pretrained(source, savedir, "config.json"), savedir)
+    except (FileNotFoundError, OSError, ValueError):
+        logger.info("%s has no config.json (no licence to carry over)", source)
     tokenizer_file = hparams["tokenizer_file"]
     if not os.path.isfile(tokenizer_file):
         os.makedirs(os.path.dirname(tokenizer_file) or ".", exist_ok=True)
@@ -169,6 +197,13 @@ def load_pretrained(hparams, source):
         for p in hparams["model"].encoder.parameters():
             p.requires_grad = False
     logger.info("Starting from pretrained model %s", source)
+
+
+def _keep_copy(path, folder):
+    """Copies ``path`` into ``folder`` unless it is already there."""
+    target = os.path.join(folder, os.path.basename(path))
+    if os.path.abspath(path) != os.path.abspath(target):
+        shutil.copyfile(path, target)
 
 
 class TimedEpochCounter(EpochCounter):

@@ -211,8 +211,12 @@ class GlobalMVN(torch.nn.Module):
         norm.std.copy_(torch.sqrt(torch.clamp(var, min=eps)).float())
         return norm
 
-    def forward(self, feats, rel_lens=None):
-        """Normalizes ``(batch, frames, n_feats)``; ``rel_lens`` relative lengths."""
+    def forward(self, feats, rel_lens=None, epoch=None):
+        """Normalizes ``(batch, frames, n_feats)``; ``rel_lens`` relative lengths.
+
+        ``epoch`` is accepted (and ignored) so that a training Brain can call this
+        as it calls SpeechBrain's ``InputNormalization``: the statistics stay those
+        the model was trained with, also when it is fine-tuned."""
         out = (feats - self.mean) / self.std
         if rel_lens is not None:
             out = zero_padded(out, relative_to_absolute(rel_lens, feats.shape[1]))
