@@ -16,8 +16,10 @@ from speechbrain.decoders.scorer import CTCScorer, ScorerBuilder
 from speechbrain.decoders.seq2seq import S2STransformerBeamSearcher
 
 from speechbrain_subtitle.lobes.decoders import (
+    DecoderCache,
     greedy_search,
     pack_memories,
+    padding_mask,
     row_max_steps,
     task_prefixed,
 )
@@ -47,6 +49,14 @@ class DecodingOptions:
         ``length_normalization`` of the verbatim search alone (None: the same
         as ``length_normalization``). The authors' NeLF search ranks verbatim
         hypotheses by their total score and subtitles per token.
+    ctc_candidates : float
+        CTC prefix scores are computed only for the ``ctc_candidates x
+        beam_size`` tokens the decoder ranks best for each hypothesis
+        (ESPnet's pre-beam, default 1.5); the other tokens cannot be chosen.
+        0 scores the whole vocabulary (slow with large vocabularies).
+    use_cache : bool
+        Incremental decoding with key/value caches (same hypotheses as
+        rerunning the decoder on each whole prefix, which ``False`` does).
     """
 
     beam_size: int = 10
@@ -56,6 +66,8 @@ class DecodingOptions:
     length_normalization: bool = True
     greedy: bool = False
     verbatim_length_normalization: bool = None
+    ctc_candidates: float = 1.5
+    use_cache: bool = True
 
     def length_normalized(self, task):
         """Whether ``task``'s search ranks hypotheses by score per token.
@@ -75,6 +87,11 @@ class DecodingOptions:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if self.max_decode_ratio <= 0:
             raise ValueError("max_decode_ratio must be positive")
+        if self.ctc_candidates != 0 and self.ctc_candidates < 1:
+            raise ValueError(
+                f"ctc_candidates must be 0 (whole vocabulary) or at least 1, got "
+                f"{self.ctc_candidates}"
+            )
 
 
 class SourceSlice(torch.nn.Module):
@@ -122,11 +139,17 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
     ---------
     row_max_steps : list of int, optional
         Length cap of each row (default: the padded length for all rows).
+    use_cache : bool
+        Decode incrementally (the decoder's ``start_cache``/``step``: one new
+        token per hypothesis and step, the sources' keys and values computed
+        once, the caches reordered with the beam) instead of rerunning the
+        decoder on every whole prefix as the stock searcher does. Same
+        hypotheses; scores equal to float rounding.
     **kwargs
         As for ``S2STransformerBeamSearcher``.
     """
 
-    def __init__(self, *args, row_max_steps=None, **kwargs):
+    def __init__(self, *args, row_max_steps=None, use_cache=True, **kwargs):
         bos = kwargs.get("bos_index")
         if bos is not None and bos == kwargs.get("eos_index"):
             # Models trained with ESPnet (the NeLF import) start and end with one
@@ -140,6 +163,7 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
         else:
             super().__init__(*args, **kwargs)
         self.row_max_steps = row_max_steps
+        self.use_cache = use_cache
         self._best_alive = None
         self._frozen = None
         self._last_scores = None
@@ -149,6 +173,19 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
         self._frozen = [False] * enc_states.shape[0]
         self._last_scores = None
         return super().forward(enc_states, wav_len)
+
+    def forward_step(self, inp_tokens, memory, enc_states, enc_lens):  # noqa: D102
+        if not self.use_cache:
+            return super().forward_step(inp_tokens, memory, enc_states, enc_lens)
+        if memory is None:  # first step: the sources' keys and values, once
+            memory = self.model.start_cache(self.model.memories_of(enc_states, enc_lens))
+        hidden, attn = self.model.step(inp_tokens, memory)
+        return self.softmax(self.fc(hidden) / self.temperature), memory, attn
+
+    def permute_mem(self, memory, index):  # noqa: D102
+        if isinstance(memory, DecoderCache):
+            return memory.reorder(index)
+        return super().permute_mem(memory, index)
 
     def search_step(self, alived_hyps, inp_tokens, log_probs, eos_hyps, *rest):  # noqa: D102
         self._freeze_finished_rows(alived_hyps, eos_hyps, step=rest[-1])
@@ -228,6 +265,61 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
         return all(self._row_done(row, pool) for row, pool in enumerate(hyps))
 
 
+class PrunedCTCScorerBuilder(ScorerBuilder):
+    """SpeechBrain's ``ScorerBuilder`` with CTC prefix scores on a few candidates.
+
+    Scoring a CTC prefix costs in proportion to the tokens scored, so the
+    stock full scorer pays for the whole vocabulary at every step. Here, for
+    each hypothesis, only these tokens are scored (the others get CTC's minus
+    infinity, so they cannot be chosen):
+
+    - the ``scorer_beam_scale x beam_size`` tokens the decoder ranks best
+      (ESPnet's pre-beam);
+    - the tokens the CTC head itself ranks in its top 2 at some frame of the
+      utterance, and end-of-sequence. A token that is nowhere among the CTC
+      head's two best has a negligible prefix score, while a token the
+      decoder ranks low but CTC hears (what joint decoding is for) stays in
+      reach; the decoder's pre-beam alone loses such tokens on a model whose
+      decoder is weaker than its CTC head.
+
+    Blank is never a candidate (the full scorer excludes it the same way).
+    One CTC scorer, given as the only partial scorer.
+    """
+
+    def reset_scorer_mem(self, x, enc_lens):  # noqa: D102
+        memory = super().reset_scorer_mem(x, enc_lens)
+        (ctc,) = self.partial_scorers.values()
+        logits = ctc.ctc_fc(x)  # (utterances, time, vocab): not yet one row per hypothesis
+        top = logits.topk(min(2, logits.shape[-1]), dim=-1).indices  # (n_bh, time, 2)
+        valid = ~padding_mask(enc_lens.long(), logits.shape[1])
+        heard = torch.zeros(logits.shape[0], logits.shape[-1], dtype=torch.bool, device=x.device)
+        for k in range(top.shape[-1]):
+            index = top[..., k].masked_fill(~valid, ctc.blank_index)
+            heard.scatter_(1, index, True)
+        heard[:, ctc.eos_index] = True
+        heard[:, ctc.blank_index] = False
+        self._heard = heard
+        return memory
+
+    def score(self, inp_tokens, memory, attn, log_probs, beam_size):  # noqa: D102
+        ((name, ctc),) = self.partial_scorers.items()
+        log_probs[:, ctc.blank_index] = float("-inf")
+        if self._heard.shape[0] != log_probs.shape[0]:  # per utterance -> per hypothesis
+            self._heard = self._heard.repeat_interleave(beam_size, dim=0)
+        # Heard tokens first, then the decoder's ranking. Each hypothesis keeps its own
+        # number of candidates (so a row's search does not depend on the batch): the
+        # columns past it hold blank, which is never chosen (its total stays -inf) and
+        # is not a prefix's last token, so every such column scores the same.
+        ranked = log_probs.masked_fill(self._heard, 1e4) + log_probs.clamp(min=-1e3)
+        vocab = log_probs.shape[-1]
+        own = (self._heard.sum(-1) + int(beam_size * self.scorer_beam_scale)).clamp(1, vocab)
+        candidates = ranked.topk(int(own.max()), dim=-1).indices
+        beyond = torch.arange(candidates.shape[-1], device=own.device) >= own[:, None]
+        candidates = candidates.masked_fill(beyond, ctc.blank_index)
+        scores, new_memory = ctc.score(inp_tokens, memory[name], candidates, attn)
+        return log_probs + scores * self.weights[name], {name: new_memory}
+
+
 def _ctc_head(model, task, options):
     """The CTC head joining ``task``'s search, its source name and weight (or None)."""
     if task == "verbatim" and options.ctc_weight > 0:
@@ -266,7 +358,13 @@ def beam_search(model, task, memories, options):
         elif sources[0] != source:
             raise ValueError(f"The {task} decoder does not attend the {source} encoder")
         ctc = CTCScorer(ctc_fc=head, blank_index=model.blank_index, eos_index=model.eos_index)
-        scorer = ScorerBuilder(full_scorers=[ctc], weights={"ctc": weight})
+        if options.ctc_candidates:
+            scorer = PrunedCTCScorerBuilder(
+                partial_scorers=[ctc], weights={"ctc": weight},
+                scorer_beam_scale=options.ctc_candidates,
+            )  # fmt: skip
+        else:
+            scorer = ScorerBuilder(full_scorers=[ctc], weights={"ctc": weight})
     searcher = SubtitleBeamSearcher(
         row_max_steps=row_max_steps(memories, options.max_decode_ratio),
         modules=[decoder, decoder.fc],
@@ -278,6 +376,7 @@ def beam_search(model, task, memories, options):
         temperature=1.0,
         length_normalization=options.length_normalized(task),
         scorer=scorer,
+        use_cache=options.use_cache,
     )
     hyps, _, scores, _ = searcher(enc_states, rel_lens)
     return [list(map(int, h)) for h in hyps], [float(s) for s in scores]
@@ -324,8 +423,9 @@ def decode(model, enc, tasks=TASKS, options=None):
         if options.greedy or options.beam_size == 1 and _ctc_head(model, task, options) is None:
             max_len = row_max_steps(memories, options.max_decode_ratio)
             hyps = greedy_search(
-                model.decoder(task), memories, model.bos_index(task), model.eos_index, max_len
-            )
+                model.decoder(task), memories, model.bos_index(task), model.eos_index, max_len,
+                use_cache=options.use_cache,
+            )  # fmt: skip
             results[task] = (hyps, None)
         else:
             results[task] = beam_search(model, task, memories, options)

@@ -103,6 +103,23 @@ def pad_waveforms(wavs):
     return padded, torch.tensor([len(w) / longest for w in wavs])
 
 
+def int8_linear_layers(model):
+    """A copy of ``model`` whose ``torch.nn.Linear`` layers are dynamically quantized
+    to int8 (``torch.ao.quantization.quantize_dynamic``; torch deprecates it in favour
+    of torchao, which this package does not need: a torch without it is told so)."""
+    import warnings
+
+    quantize_dynamic = getattr(torch.ao.quantization, "quantize_dynamic", None)
+    if quantize_dynamic is None:
+        raise RuntimeError(
+            f"torch {torch.__version__} has no torch.ao.quantization.quantize_dynamic: int8 "
+            "quantization needs torch <= 2.9 here"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def load_audio_file(path, sample_rate=16000):
     """Reads any file soundfile can read, downmixed to mono and resampled.
 
@@ -172,7 +189,9 @@ class SubtitleASR(Pretrained):
         self.sample_rate = getattr(self.hparams, "sample_rate", 16000)
 
     @classmethod
-    def from_hparams(cls, source, hparams_file="hyperparams.yaml", trust_code=False, **kwargs):
+    def from_hparams(
+        cls, source, hparams_file="hyperparams.yaml", trust_code=False, quantize=None, **kwargs
+    ):
         """Loads a model from an exported folder or a Hugging Face Hub id.
 
         A ``source`` that is an existing folder is loaded offline and must hold
@@ -199,6 +218,9 @@ class SubtitleASR(Pretrained):
             Skip the yaml allow-list check: only for folders whose yaml you
             trust (it is Python code for HyperPyYAML). The weights are still
             read weights-only and checked.
+        quantize : str, optional
+            ``"int8"``: dynamic int8 quantization of the linear layers for CPU
+            inference (:meth:`quantize`).
         **kwargs
             ``savedir``, ``run_opts``, ``overrides`` ... as for SpeechBrain's
             ``Pretrained.from_hparams``.
@@ -294,7 +316,43 @@ class SubtitleASR(Pretrained):
         pretrainer.load_collected()
         asr = cls(modules=hparams["modules"], hparams=hparams, **kwargs)
         safety.check_finite(asr.mods.state_dict(), f"the model loaded from {source}")
+        if quantize is not None:
+            asr.quantize(quantize)
         return asr
+
+    #: What :meth:`quantize` accepts.
+    QUANTIZATIONS = ("int8",)
+
+    def quantize(self, kind="int8"):
+        """Dynamic int8 quantization of the model's linear layers, for CPU inference.
+
+        Weights of every ``torch.nn.Linear`` (feed-forward modules, projections,
+        output layers, the ESPnet attention projections) are stored as int8 and
+        activations quantized on the fly (``torch.ao.quantization.quantize_dynamic``);
+        convolutions, norms, embeddings and SpeechBrain's fused attention input
+        projections stay float. Outputs change slightly: ``bench/decode.py``
+        measures speed and WER/BLEU against float32.
+
+        Arguments
+        ---------
+        kind : str
+            ``"int8"``.
+
+        Returns
+        -------
+        SubtitleASR
+            ``self``.
+        """
+        if kind not in self.QUANTIZATIONS:
+            raise ValueError(f"Unknown quantization {kind!r}; choose from {self.QUANTIZATIONS}")
+        if torch.device(self.device).type != "cpu":
+            raise ValueError(f"int8 quantization runs on the CPU only, not on {self.device}")
+        if not self._quantized:
+            self.mods.model = int8_linear_layers(self.mods.model)
+            self._quantized = True
+        return self
+
+    _quantized = False
 
     @property
     def model(self):

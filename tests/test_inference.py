@@ -151,13 +151,18 @@ def test_ctc_head_really_enters_the_search(asr):
 
 def test_subtitle_only_task_skips_the_verbatim_decoder(asr, monkeypatch):
     calls = []
-    original = type(asr.model.verbatim_decoder).hidden_states
+    cls = type(asr.model.verbatim_decoder)
 
-    def spy(self, *args, **kwargs):
-        calls.append(self is asr.model.verbatim_decoder)
-        return original(self, *args, **kwargs)
+    def spy(original):
+        def run(self, *args, **kwargs):
+            calls.append(self is asr.model.verbatim_decoder)
+            return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(type(asr.model.verbatim_decoder), "hidden_states", spy)
+        return run
+
+    # the cached search calls step(); the reference path hidden_states()
+    for name in ("hidden_states", "step"):
+        monkeypatch.setattr(cls, name, spy(getattr(cls, name)))
     result = asr.transcribe_file(str(FIXTURES / "wavs" / "utt2.wav"), tasks=("subtitle",))
     assert result.subtitle == "20 procent." and result.verbatim == ""
     assert calls and not any(calls)  # only the subtitle decoder ran

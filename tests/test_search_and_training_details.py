@@ -29,7 +29,7 @@ from speechbrain.nnet.linear import Linear
 from speechbrain_subtitle import train
 from speechbrain_subtitle.brain import SubtitleBrain
 from speechbrain_subtitle.decoding import DecodingOptions, SubtitleBeamSearcher, decode
-from speechbrain_subtitle.lobes.decoders import TextDecoder
+from speechbrain_subtitle.lobes.decoders import DecoderCache, TextDecoder
 from speechbrain_subtitle.lobes.model import EncoderOutput, JointSubtitleModel
 from speechbrain_subtitle.losses import JointSubtitleLoss
 
@@ -72,6 +72,18 @@ class BigramDecoder(TextDecoder):
         frames = memories[0][0].shape[1]
         attn = torch.zeros(tokens.shape[0], tokens.shape[1], frames)
         return self.table[tokens.long()], attn
+
+    # The incremental interface the (cached) searches use: the same table lookup.
+    def start_cache(self, memories):  # noqa: D102
+        assert len(memories) == self.num_sources
+        cache = DecoderCache([])
+        cache.frames = memories[0][0].shape[1]
+        return cache
+
+    def step(self, tokens, cache):  # noqa: D102
+        self.calls += 1
+        cache.length += 1
+        return self.table[tokens.long()], torch.zeros(tokens.shape[0], 1, cache.frames)
 
 
 def _set_identity(linear, scale=1.0):

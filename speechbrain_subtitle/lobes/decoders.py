@@ -13,6 +13,8 @@ one validity channel per source. Packed tensors can be repeated along the
 batch axis like any encoder output, which is all a searcher does with them.
 """
 
+import math
+
 import torch
 from speechbrain.lobes.models.transformer.Transformer import (
     NormalizedEmbedding,
@@ -88,6 +90,65 @@ def unpack_memories(packed, dims):
     return out
 
 
+class DecoderCache:
+    """What an incremental decoder keeps between search steps.
+
+    Arguments
+    ---------
+    memory_kv : list of list of (torch.Tensor, torch.Tensor, torch.Tensor)
+        Per block, per source: keys and values of the source states, computed
+        once per utterance (``(batch, heads, time, head_dim)``), and the
+        key-padding mask (``(batch, 1, 1, time)``, True = padded).
+    """
+
+    def __init__(self, memory_kv):
+        self.memory_kv = memory_kv
+        self.self_kv = [None] * len(memory_kv)  # per block: keys/values of earlier positions
+        self.length = 0  # tokens consumed so far
+
+    def reorder(self, index):
+        """Keeps the hypotheses ``index`` (a beam search's predecessors).
+
+        Only the self-attention entries move: a search reorders hypotheses
+        within each utterance's beam, whose source keys and values are equal.
+        """
+        self.self_kv = [
+            None if kv is None else (kv[0].index_select(0, index), kv[1].index_select(0, index))
+            for kv in self.self_kv
+        ]
+        return self
+
+
+def split_heads(x, heads):
+    """``(batch, time, dim)`` -> ``(batch, heads, time, dim // heads)``."""
+    return x.view(x.shape[0], x.shape[1], heads, -1).transpose(1, 2)
+
+
+def attend(q, k, v, blocked=None):
+    """Scaled dot-product attention over heads; returns the merged heads
+    ``(batch, time_q, dim)`` and the head-averaged weights ``(batch, time_q, time_k)``.
+    ``blocked`` (True = not allowed) broadcasts to ``(batch, heads, time_q, time_k)``."""
+    scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    if blocked is not None:
+        scores = scores.masked_fill(blocked, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    out = torch.matmul(weights, v).transpose(1, 2)
+    return out.reshape(out.shape[0], out.shape[1], -1), weights.mean(dim=1)
+
+
+def _mha_projections(mha):
+    """``(q, k, v)`` weight/bias pairs and the output projection of a SpeechBrain
+    ``MultiheadAttention`` (a ``torch.nn.MultiheadAttention`` inside)."""
+    att = mha.att
+    weights = att.in_proj_weight.chunk(3)
+    biases = att.in_proj_bias.chunk(3) if att.in_proj_bias is not None else (None,) * 3
+    return list(zip(weights, biases)), att.out_proj, att.num_heads
+
+
+def _project(x, weight_bias, heads):
+    return split_heads(torch.nn.functional.linear(x, *weight_bias), heads)
+
+
 class MultiSourceDecoderLayer(torch.nn.Module):
     """Pre-LN decoder block: self-attention, one cross-attention per source, FFN.
 
@@ -160,6 +221,41 @@ class MultiSourceDecoderLayer(torch.nn.Module):
             if first_attn is None:
                 first_attn = weights
         return x + self.dropout(self.ffn(self.norms[-1](x))), first_attn
+
+    def memory_kv(self, memories):
+        """Keys and values of each source for :meth:`step` (computed once per utterance).
+
+        ``memories``: ``[(states, key_padding_mask), ...]`` as for :meth:`forward`.
+        """
+        out = []
+        for attn, (memory, memory_mask) in zip(self.cross_attns, memories):
+            (_, wk, wv), _, heads = _mha_projections(attn)
+            blocked = None if memory_mask is None else memory_mask[:, None, None, :]
+            out.append((_project(memory, wk, heads), _project(memory, wv, heads), blocked))
+        return out
+
+    def step(self, x, self_kv, memory_kv):
+        """The block on one new position ``x`` ``(batch, 1, d_model)`` (inference).
+
+        ``self_kv``: keys/values of the earlier positions (None at the first);
+        ``memory_kv``: :meth:`memory_kv`. Returns the output, the updated
+        ``self_kv`` and the first cross-attention's weights. Equals the last
+        position of :meth:`forward` on the whole prefix with a causal mask.
+        """
+        (wq, wk, wv), out_proj, heads = _mha_projections(self.self_attn)
+        h = self.norms[0](x)
+        k, v = _project(h, wk, heads), _project(h, wv, heads)
+        if self_kv is not None:
+            k, v = torch.cat([self_kv[0], k], dim=2), torch.cat([self_kv[1], v], dim=2)
+        x = x + out_proj(attend(_project(h, wq, heads), k, v)[0])
+        first_attn = None
+        for index, (attn, (mk, mv, blocked)) in enumerate(zip(self.cross_attns, memory_kv)):
+            (wq_src, _, _), src_out, src_heads = _mha_projections(attn)
+            q = _project(self.norms[index + 1](x), wq_src, src_heads)
+            h, weights = attend(q, mk, mv, blocked)
+            x = x + src_out(h)
+            first_attn = weights if first_attn is None else first_attn
+        return x + self.ffn(self.norms[-1](x)), (k, v), first_attn
 
 
 class TextDecoder(torch.nn.Module):
@@ -263,6 +359,54 @@ class TextDecoder(torch.nn.Module):
         """Teacher-forced logits ``(batch, length, vocab)``; see :meth:`hidden_states`."""
         return self.fc(self.hidden_states(tokens, memories, token_lengths)[0])
 
+    def start_cache(self, memories):
+        """A :class:`DecoderCache` for incremental decoding of ``memories``
+        (``[(states, absolute lengths), ...]``) with :meth:`step`."""
+        masked = [(m, padding_mask(lens, m.shape[1])) for m, lens in memories]
+        return DecoderCache([layer.memory_kv(masked) for layer in self.layers])
+
+    def step(self, tokens, cache):
+        """Feeds the next token of each hypothesis (inference, no dropout).
+
+        Arguments
+        ---------
+        tokens : torch.Tensor
+            ``(batch,)`` the latest token of each hypothesis (the bos/task
+            token at the first step).
+        cache : DecoderCache
+            From :meth:`start_cache`; updated in place.
+
+        Returns
+        -------
+        hidden : torch.Tensor
+            ``(batch, d_model)`` final hidden state of the new position: equal
+            (to float rounding) to the last position of :meth:`hidden_states`
+            on the whole prefix, at a cost that does not grow with the sources
+            reread or the prefix recomputed.
+        attn : torch.Tensor
+            The last block's first cross-attention weights ``(batch, 1, time)``.
+        """
+        x = self.embedding(tokens.long().unsqueeze(1))
+        x = x + self.positional_encoding.pe[:, cache.length : cache.length + 1].to(x.dtype)
+        attn = None
+        for index, layer in enumerate(self.layers):
+            x, cache.self_kv[index], attn = layer.step(
+                x, cache.self_kv[index], cache.memory_kv[index]
+            )
+        cache.length += 1
+        return self.norm(x)[:, 0], attn
+
+    def memories_of(self, enc_states, enc_lens=None):
+        """The ``[(states, lengths), ...]`` of a searcher's ``enc_states``
+        (one source, or a tensor made by :func:`pack_memories`)."""
+        if self.num_sources == 1:
+            if enc_lens is None:
+                enc_lens = torch.full(
+                    (enc_states.shape[0],), enc_states.shape[1], device=enc_states.device
+                )
+            return [(enc_states, enc_lens.long())]
+        return unpack_memories(enc_states, [self.d_model] * self.num_sources)
+
     def decode(self, tokens, enc_states, enc_lens=None):
         """One search step, with the signature SpeechBrain's searchers call.
 
@@ -284,15 +428,7 @@ class TextDecoder(torch.nn.Module):
         attn : torch.Tensor
             Last block's first cross-attention weights.
         """
-        if self.num_sources == 1:
-            if enc_lens is None:
-                enc_lens = torch.full(
-                    (enc_states.shape[0],), enc_states.shape[1], device=enc_states.device
-                )
-            memories = [(enc_states, enc_lens.long())]
-        else:
-            memories = unpack_memories(enc_states, [self.d_model] * self.num_sources)
-        return self.hidden_states(tokens, memories)
+        return self.hidden_states(tokens, self.memories_of(enc_states, enc_lens))
 
 
 def row_max_steps(memories, ratio):
@@ -311,7 +447,7 @@ def row_max_steps(memories, ratio):
 
 
 @torch.no_grad()
-def greedy_search(decoder, memories, bos_index, eos_index, max_len):
+def greedy_search(decoder, memories, bos_index, eos_index, max_len, use_cache=True):
     """Batched greedy decoding with a :class:`TextDecoder`.
 
     Arguments
@@ -327,6 +463,10 @@ def greedy_search(decoder, memories, bos_index, eos_index, max_len):
     max_len : int or list of int
         Maximum number of output tokens per hypothesis (one per row, or one
         for all rows).
+    use_cache : bool
+        Decode incrementally (``decoder.step``: each step feeds one token; the
+        sources' keys and values are computed once) instead of rerunning the
+        decoder on the whole prefix. Same tokens.
 
     Returns
     -------
@@ -345,12 +485,16 @@ def greedy_search(decoder, memories, bos_index, eos_index, max_len):
     tokens = torch.full((batch, 1), bos_index, dtype=torch.long, device=device)
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
     caps = torch.as_tensor(max_len, device=device).expand(batch)
+    cache = decoder.start_cache(memories) if use_cache else None
     for index in range(int(caps.max())):
         finished |= caps <= index  # a row stops at its own cap, as it would alone
         if finished.all():
             break
-        hidden, _ = decoder.hidden_states(tokens, memories)
-        step = decoder.fc(hidden[:, -1]).argmax(dim=-1)
+        if cache is not None:
+            last, _ = decoder.step(tokens[:, -1], cache)
+        else:
+            last = decoder.hidden_states(tokens, memories)[0][:, -1]
+        step = decoder.fc(last).argmax(dim=-1)
         step = step.masked_fill(finished, eos_index)
         tokens = torch.cat([tokens, step.unsqueeze(1)], dim=1)
         finished |= step == eos_index

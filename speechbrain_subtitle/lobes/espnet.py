@@ -29,7 +29,7 @@ import math
 import torch
 from speechbrain.nnet.linear import Linear
 
-from speechbrain_subtitle.lobes.decoders import unpack_memories
+from speechbrain_subtitle.lobes.decoders import DecoderCache, TextDecoder, attend
 from speechbrain_subtitle.lobes.encoders import padding_mask, relative_to_absolute, zero_padded
 
 LAYER_NORM_EPS = 1e-12  # ESPnet's LayerNorm
@@ -738,6 +738,37 @@ class DecoderLayer(torch.nn.Module):
         ffn_norm = self.norm4 if self.multi_attn is not None else self.norm3
         return x + self.dropout(self.feed_forward(ffn_norm(x))), first
 
+    def _source_attns(self):
+        attns = [(self.src_attn, self.norm2)]
+        if self.multi_attn is not None:
+            attns.append((self.multi_attn, self.norm3))
+        return attns
+
+    def memory_kv(self, memories):
+        """Keys and values of each source, computed once per utterance (see
+        ``TextDecoder.start_cache``); ``memories`` as for :meth:`forward`."""
+        return [
+            (attn._heads(attn.linear_k, memory), attn._heads(attn.linear_v, memory), blocked)
+            for (attn, _), (memory, blocked) in zip(self._source_attns(), memories)
+        ]
+
+    def step(self, x, self_kv, memory_kv):
+        """The block on one new position (inference); see
+        ``MultiSourceDecoderLayer.step``."""
+        att = self.self_attn
+        h = self.norm1(x)
+        k, v = att._heads(att.linear_k, h), att._heads(att.linear_v, h)
+        if self_kv is not None:
+            k, v = torch.cat([self_kv[0], k], dim=2), torch.cat([self_kv[1], v], dim=2)
+        x = x + att.linear_out(attend(att._heads(att.linear_q, h), k, v)[0])
+        first = None
+        for (attn, norm), (mk, mv, blocked) in zip(self._source_attns(), memory_kv):
+            h, weights = attend(attn._heads(attn.linear_q, norm(x)), mk, mv, blocked)
+            x = x + attn.linear_out(h)
+            first = weights if first is None else first
+        ffn_norm = self.norm4 if self.multi_attn is not None else self.norm3
+        return x + self.feed_forward(ffn_norm(x)), (k, v), first
+
 
 class TransformerDecoder(torch.nn.Module):
     """ESPnet Transformer decoder over one or two sources (the NeLF decoders).
@@ -823,13 +854,24 @@ class TransformerDecoder(torch.nn.Module):
 
         The searchers keep the tokens decoded so far in a float tensor: they are
         cast back to ids here."""
-        tokens = tokens.long()
-        if self.num_sources == 1:
-            if enc_lens is None:
-                enc_lens = torch.full(
-                    (enc_states.shape[0],), enc_states.shape[1], device=enc_states.device
-                )
-            memories = [(enc_states, enc_lens.long())]
-        else:
-            memories = unpack_memories(enc_states, [self.d_model] * self.num_sources)
-        return self.hidden_states(tokens, memories)
+        return self.hidden_states(tokens.long(), self.memories_of(enc_states, enc_lens))
+
+    memories_of = TextDecoder.memories_of
+
+    def start_cache(self, memories):
+        """A cache for :meth:`step`; see ``TextDecoder.start_cache``."""
+        masked = [(m, _key_blocked(lens, m.shape[1])) for m, lens in memories]
+        return DecoderCache([layer.memory_kv(masked) for layer in self.decoders])
+
+    def step(self, tokens, cache):
+        """Feeds the next token of each hypothesis; see ``TextDecoder.step``."""
+        x = self.embed(tokens.long().unsqueeze(1)) * math.sqrt(self.d_model)
+        position = torch.tensor([float(cache.length)], device=x.device)
+        x = x + _sinusoids(position, self.d_model).to(x.dtype)
+        attn = None
+        for index, layer in enumerate(self.decoders):
+            x, cache.self_kv[index], attn = layer.step(
+                x, cache.self_kv[index], cache.memory_kv[index]
+            )
+        cache.length += 1
+        return self.after_norm(x)[:, 0], attn
