@@ -78,9 +78,10 @@ def count(module):
 
 def count_architecture(path, vocab_size):
     """Per-part and total parameter counts of the model an architecture file builds."""
-    from speechbrain_subtitle.config import load_hparams
+    from hyperpyyaml import load_hyperpyyaml
 
-    model = load_hparams(path, {"vocab_size": vocab_size})["model"]
+    with open(path, encoding="utf-8") as f:
+        model = load_hyperpyyaml(f, {"vocab_size": vocab_size})["model"]
     parts, seen = {}, {}
     for name in PARTS:
         module = getattr(model, name, None)

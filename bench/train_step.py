@@ -219,7 +219,7 @@ def make_batch(args, vocab_size, device):
         wavs[row, :n] = 0.1 * torch.randn(n, generator=gen)
     wav_lens = torch.tensor(n_samples, dtype=torch.float) / max(n_samples)
 
-    # Same front end as hparams/common.yaml; computed once, outside the timing.
+    # Same front end as hparams/c8.yaml; computed once, outside the timing.
     compute_features = Fbank(sample_rate=SAMPLE_RATE, n_fft=400, n_mels=80)
     normalize = InputNormalization(norm_type="global")
     with torch.no_grad():
@@ -284,9 +284,10 @@ def count_parameters(module):
 
 def build_c8(args, data, rows_verbatim, rows_subtitle, device):
     """C8 model, its loss, and a closure computing the loss of the batch."""
-    from speechbrain_subtitle.config import load_hparams
+    from hyperpyyaml import load_hyperpyyaml
 
-    hp = load_hparams(args.hparams_dir / "c8.yaml")
+    with open(args.hparams_dir / "c8.yaml", encoding="utf-8") as f:
+        hp = load_hyperpyyaml(f)
     model = hp["model"].to(device).train()
     loss_fn = hp["loss"]
     inputs, targets = joint_inputs(data, rows_verbatim, rows_subtitle, device)

@@ -6,6 +6,7 @@ Subcommands:
 - ``export``: a training output folder -> a Hugging Face model folder;
 - ``import-nelf``: the authors' released NeLF checkpoint -> a model folder like ``export``'s;
 - ``push``: an exported folder -> the Hugging Face Hub;
+- ``check``: a subtitle file -> counts per subtitling rule and the worst cues;
 - ``score``: hypotheses vs references -> WER, BLEU, SubER;
 - ``evaluate``: a model + test manifests -> hypotheses, WER, BLEU (and its model card).
 """
@@ -302,6 +303,7 @@ def _load_model(args):
             savedir=savedir,
             run_opts={"device": args.device, "precision": args.precision},
             trust_code=getattr(args, "trust_model_code", False),
+            quantize=getattr(args, "quantize", None),
         )
     except BaseException as err:
         if created is not None and created.is_dir():  # a broken model leaves no cache behind
@@ -335,7 +337,7 @@ def _hub_fetch_message(model, cause):
 
 
 def _add_model_options(p):
-    """--model, --savedir, --device, --precision, --trust-model-code (read by
+    """--model, --savedir, --device, --precision, --quantize, --trust-model-code (read by
     :func:`_load_model`)."""
     p.add_argument(
         "--model",
@@ -353,6 +355,12 @@ def _add_model_options(p):
         "--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="inference precision"
     )
     p.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="CPU only: dynamic int8 quantization of the linear layers (faster on large "
+        "models; outputs change slightly, see bench/README.md)",
+    )
+    p.add_argument(
         "--trust-model-code",
         action="store_true",
         help="load a model whose hyperparams.yaml names code outside the allow-list "
@@ -367,6 +375,19 @@ def _add_search_options(p):
         "--ctc-weight", type=float, help="verbatim CTC prefix-score weight (default: the yaml's)"
     )
     p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
+    p.add_argument(
+        "--ctc-candidates",
+        type=float,
+        help="CTC prefix scores only for the decoder's best CTC_CANDIDATES x beam tokens of "
+        "each hypothesis plus the tokens the CTC head hears (default 1.5; 0 scores the whole "
+        "vocabulary, the slow reference)",
+    )
+    p.add_argument(
+        "--no-decoder-cache",
+        action="store_true",
+        help="rerun the decoders on each whole prefix instead of decoding incrementally "
+        "(same output, slower; for checking)",
+    )
 
 
 def _search_options(args):
@@ -375,6 +396,8 @@ def _search_options(args):
         "beam_size": args.beam_size,
         "ctc_weight": args.ctc_weight,
         "greedy": args.greedy or None,
+        "ctc_candidates": args.ctc_candidates,
+        "use_cache": False if args.no_decoder_cache else None,
     }
 
 
@@ -386,10 +409,14 @@ def _transcribe(args):
     tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
     formats = longform.parse_formats(args.format) if args.format else []
     if args.out and not formats:
-        formats = list(longform.FORMATS)
+        formats = list(longform.DEFAULT_FORMATS)
     out_dir = Path(args.out or ".")
     constraints = CueConstraints(
-        max_chars_per_line=args.max_chars, max_lines=args.max_lines, max_cps=args.max_cps
+        max_chars_per_line=args.max_chars,
+        max_lines=args.max_lines,
+        max_cps=args.max_cps,
+        min_duration=args.min_duration,
+        fps=args.fps,
     )
     segmentation = SegmentationOptions(min_duration=args.min_segment, max_duration=args.max_segment)
     if args.out:
@@ -440,6 +467,9 @@ def _transcribe(args):
         if args.json:
             record = {"file": path, "verbatim": result.verbatim, "subtitle": result.subtitle}
             record["cues"] = len(result.cues)
+            record["quality"] = {
+                rule: entry["count"] for rule, entry in result.quality["rules"].items()
+            }
             record["outputs"] = [str(p) for p in written]
             print(json.dumps(record, ensure_ascii=False))
             continue
@@ -453,6 +483,53 @@ def _transcribe(args):
     if failures and len(args.inputs) > 1:  # one input: its error line says it all
         print(f"{failures} of {len(args.inputs)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _check(args):
+    from speechbrain_subtitle.subtitle_quality import format_report, quality_report, read_cues
+    from speechbrain_subtitle.subtitles import CueConstraints
+
+    constraints = CueConstraints(
+        max_chars_per_line=args.max_chars,
+        max_lines=args.max_lines,
+        max_cps=args.max_cps,
+        min_duration=args.min_duration,
+        fps=args.fps,
+    )
+    report = quality_report(read_cues(args.file), constraints, args.duration, worst=args.worst)
+    if args.json:
+        print(json.dumps({"file": args.file, **report}, ensure_ascii=False, indent=2))
+    else:
+        print(f"== {args.file}")
+        print(format_report(report), end="")
+    return 0
+
+
+def _add_cue_options(p):
+    """Cue limits shared by ``transcribe`` and ``check``."""
+    p.add_argument(
+        "--max-chars", type=int, default=42, help="characters per subtitle line (default: 42)"
+    )
+    p.add_argument("--max-lines", type=int, default=2, help="lines per cue (default: 2)")
+    p.add_argument(
+        "--max-cps",
+        type=float,
+        default=17.0,
+        help="reading speed limit in characters per second (default: 17)",
+    )
+    p.add_argument(
+        "--min-duration",
+        type=float,
+        default=1.0,
+        help="shortest time a cue is shown, in seconds (default: 1)",
+    )
+    p.add_argument(
+        "--fps",
+        type=float,
+        default=25.0,
+        help="video frame rate: cue times go on its frames and cues are at least 2 frames "
+        "apart (default: 25; 0: no frame grid, whole milliseconds)",
+    )
 
 
 def _evaluate(args):
@@ -589,8 +666,9 @@ def build_parser():
     )
     p.add_argument(
         "--format",
-        help="comma-separated output files to write: srt, vtt, txt, json (default with --out: "
-        "all four; without --out and --format nothing is written, the texts are printed)",
+        help="comma-separated output FILES to write into --out: srt, vtt, txt, json (a file "
+        "with everything), ass, ttml (default with --out: srt,vtt,txt,json; without --out and "
+        "--format nothing is written, the texts are printed)",
     )
     p.add_argument(
         "--tasks", default="verbatim,subtitle", help="verbatim,subtitle (default) or one of them"
@@ -606,16 +684,7 @@ def build_parser():
         help="how subtitle words get their times: 'transfer' (default) from the verbatim words "
         "they correspond to, or 'ctc': aligned to the subtitle CTC head (models trained with one)",
     )
-    p.add_argument(
-        "--max-chars", type=int, default=42, help="characters per subtitle line (default: 42)"
-    )
-    p.add_argument("--max-lines", type=int, default=2, help="lines per cue (default: 2)")
-    p.add_argument(
-        "--max-cps",
-        type=float,
-        default=17.0,
-        help="reading speed limit in characters per second (default: 17)",
-    )
+    _add_cue_options(p)
     p.add_argument(
         "--min-segment",
         type=float,
@@ -629,13 +698,24 @@ def build_parser():
         help="longest decoding segment in seconds (default: 15)",
     )
     p.add_argument(
-        "--json", action="store_true", help="print one JSON object per file instead of text"
+        "--json",
+        action="store_true",
+        help="print to stdout one JSON line per file (texts, number of cues, quality counts, "
+        "files written) instead of the plain-text summary; writes no file (for a .json file "
+        "use --format json)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_transcribe)
 
     p = sub.add_parser(
-        "export", help="turn a training output folder into a Hugging Face model folder"
+        "export",
+        help="turn a training output folder into a Hugging Face model folder",
+        description="Writes the folder --out for the Hugging Face Hub from a training output "
+        "folder: hyperparams.yaml, the best (or averaged) checkpoint, the tokenizer and "
+        "normalizer, an example.wav and a model card (README.md). The folder is loaded back "
+        "and decoded once before it appears; nothing is uploaded (see 'push').",
+        epilog="Example: speechbrain-subtitle export --experiment results/tiny/1986 "
+        "--out exported/tiny --average 2",
     )
     p.add_argument(
         "--experiment", required=True, help="training output_folder (holds hyperparams.yaml, save/)"
@@ -719,7 +799,14 @@ def build_parser():
     )
     p.set_defaults(func=_import_nelf)
 
-    p = sub.add_parser("push", help="upload an exported folder to the Hugging Face Hub")
+    p = sub.add_parser(
+        "push",
+        help="upload an exported folder to the Hugging Face Hub",
+        description="Uploads every file of FOLDER (made by 'export') to the Hub repository "
+        "--repo-id, creating the repository (and --revision as a branch) when missing. The "
+        "token comes from HF_TOKEN or 'huggingface-cli login'; --dry-run only lists the files.",
+        epilog="Example: speechbrain-subtitle push exported/tiny --repo-id my-org/tiny --dry-run",
+    )
     p.add_argument("folder", help="folder made by 'export'")
     p.add_argument("--repo-id", required=True, help="org/name on the Hub (created if missing)")
     p.add_argument("--private", action="store_true", help="create the repository as private")
@@ -729,6 +816,24 @@ def build_parser():
         "--dry-run", action="store_true", help="list what would be uploaded, upload nothing"
     )
     p.set_defaults(func=_push)
+
+    p = sub.add_parser(
+        "check",
+        help="measure a subtitle file against the subtitling rules (report only)",
+        description="Reads an SRT, WebVTT, ASS/SSA or TTML/DFXP file and prints, per rule, how "
+        "many cues break it and the worst of them: characters per line, lines per cue, "
+        "characters per second, too short or too long, gap to the previous cue, times off the "
+        "--fps frame grid, one-word cues (and those that could join a neighbour), cues that "
+        "end mid-sentence (and those whose whole sentence would fit one cue). It only "
+        "reports: the exit status is 0 whatever it finds (2 when the file cannot be read).",
+        epilog="Example: speechbrain-subtitle check subs/news.srt --fps 25",
+    )
+    p.add_argument("file", metavar="FILE", help="subtitle file (.srt, .vtt, .ass, .ssa, .ttml)")
+    _add_cue_options(p)
+    p.add_argument("--duration", type=float, help="audio length in seconds (flags cues after it)")
+    p.add_argument("--worst", type=int, default=3, help="worst cues shown per rule (default: 3)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_check)
 
     p = sub.add_parser(
         "evaluate",

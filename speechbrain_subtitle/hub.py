@@ -22,7 +22,6 @@ import soundfile as sf
 import torch
 
 from speechbrain_subtitle import __version__
-from speechbrain_subtitle.config import compose_yaml_text
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +186,8 @@ def _is_plain(node):
 
 
 def _architecture_file(exp_doc):
+    """The architecture file the experiment included (``architecture_file``, recorded by
+    ``train.save_composed_hparams``), or the file of that name in ``hparams/``."""
     recorded = exp_doc.get("architecture_file")
     if recorded is None:
         raise ExportError("The experiment's hyperparams.yaml names no architecture_file")
@@ -199,23 +200,34 @@ def _architecture_file(exp_doc):
     raise ExportError(f"Architecture file {path} not found (nor {fallback})")
 
 
+def _trained_values(exp_doc):
+    """The architecture's keys as the experiment resolved them: the ``architecture``
+    mapping its training yaml included, or (older experiments, whose yaml was merged
+    flat) the experiment's own top level."""
+    included = exp_doc.get("architecture")
+    return included if isinstance(included, dict) else exp_doc
+
+
 def inference_yaml_text(
     exp_doc, beam_size=10, ctc_weight=0.3, subtitle_ctc_weight=0.0, token_list=False
 ):
     """The exported ``hyperparams.yaml``: architecture with the trained sizes, plus inference.
 
-    Scalar settings (sizes, token ids, weights) are taken from the experiment;
-    the objects come from the architecture file, so references stay readable.
+    The architecture file is self-contained (one flat HyperPyYAML document);
+    its scalar settings (sizes, token ids, weights) are replaced by the values
+    the experiment trained with, its objects and references are kept, so the
+    exported yaml stays readable and builds the trained model on its own.
     ``token_list``: the tokenizer is a saved
     :class:`~speechbrain_subtitle.tokenizer.TokenListTokenizer` (a fine-tuned
     imported model).
     """
-    arch_doc = _yaml().load(compose_yaml_text(_architecture_file(exp_doc)))
+    arch_doc = _yaml().load(_architecture_file(exp_doc).read_text(encoding="utf-8"))
+    trained = _trained_values(exp_doc)
     for key in list(arch_doc):
         if key in TRAINING_ONLY_KEYS:
             del arch_doc[key]
-        elif key in exp_doc and _is_plain(arch_doc[key]) and _is_plain(exp_doc[key]):
-            arch_doc[key] = exp_doc[key]
+        elif key in trained and _is_plain(arch_doc[key]) and _is_plain(trained[key]):
+            arch_doc[key] = trained[key]
     stream = io.StringIO()
     stream.write(f"# Exported by speechbrain-subtitle {__version__}; load with\n")
     stream.write(

@@ -18,8 +18,9 @@
 4. **Cues** (:mod:`speechbrain_subtitle.subtitles`): the timed subtitle
    words are split into cues under the broadcast constraints.
 
-:func:`write_outputs` then writes SRT, WebVTT, a timed verbatim transcript
-(text) and a JSON file with everything (segments, word times, cues).
+:func:`write_outputs` then writes SRT, WebVTT, ASS, TTML, a timed verbatim
+transcript (text) and a JSON file with everything (segments, exact word
+times, cues on the frame grid, and the cues' quality report).
 
 A file without speech (silence, music) gives a result without cues; the
 writers still write every requested file (an empty SRT, a WebVTT file with
@@ -47,6 +48,7 @@ from speechbrain_subtitle.segmentation import (
     SegmentationOptions,
     segment_audio,
 )
+from speechbrain_subtitle.subtitle_quality import quality_report
 from speechbrain_subtitle.subtitles import (
     Cue,
     CueConstraints,
@@ -55,14 +57,25 @@ from speechbrain_subtitle.subtitles import (
     _write_atomically,
     check_cues,
     split_into_cues,
+    to_ass,
     to_srt,
+    to_ttml,
     to_vtt,
 )
 
 logger = logging.getLogger(__name__)
 
 #: Output formats :func:`write_outputs` knows, and their file suffixes.
-FORMATS = {"srt": ".srt", "vtt": ".vtt", "txt": ".txt", "json": ".json"}
+FORMATS = {
+    "srt": ".srt",
+    "vtt": ".vtt",
+    "txt": ".txt",
+    "json": ".json",
+    "ass": ".ass",
+    "ttml": ".ttml",
+}
+#: What ``transcribe --out`` writes when no ``--format`` is given.
+DEFAULT_FORMATS = ("srt", "vtt", "txt", "json")
 
 
 @dataclasses.dataclass
@@ -121,6 +134,8 @@ class LongFormResult:
     message : str
         A sentence for the user when there is nothing to show or when
         low-confidence segments were left out of the cues, else ``""``.
+    constraints : CueConstraints or None
+        The limits the cues were made for (``None``: the defaults).
     """
 
     path: str
@@ -130,6 +145,12 @@ class LongFormResult:
     cues: list = dataclasses.field(default_factory=list)
     problems: list = dataclasses.field(default_factory=list)
     message: str = ""
+    constraints: CueConstraints = None
+
+    @property
+    def quality(self) -> dict:
+        """The cues measured by :func:`~speechbrain_subtitle.subtitle_quality.quality_report`."""
+        return quality_report(self.cues, self.constraints, self.duration)
 
     @property
     def verbatim_words(self) -> list:
@@ -241,7 +262,7 @@ def transcribe_long(
     nonfinite, first = stream.check_finite()  # after the VAD's pass: no second read
     if nonfinite:
         warn_nonfinite(str(path), nonfinite, first)
-    result = LongFormResult(str(path), stream.duration, method)
+    result = LongFormResult(str(path), stream.duration, method, constraints=constraints)
     if method == "nonspeech":
         result.message = f"no speech found in {path} (the VAD hears only non-speech): no cues"
         return result
@@ -375,12 +396,15 @@ def to_json(result: LongFormResult) -> str:
             for c in result.cues
         ],
         "constraint_problems": list(result.problems),
+        "quality": result.quality,
     }
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
 def parse_formats(text):
     """``"srt,vtt"`` -> ``["srt", "vtt"]``, with a clear error for unknown names.
+
+    ``dfxp`` is accepted as another name of ``ttml``.
 
     Example
     -------
@@ -389,9 +413,10 @@ def parse_formats(text):
     >>> parse_formats("doc")
     Traceback (most recent call last):
     ...
-    ValueError: unknown output format(s) doc; choose from srt, vtt, txt, json
+    ValueError: unknown output format(s) doc; choose from srt, vtt, txt, json, ass, ttml
     """
     names = [f.strip().lower() for f in text.split(",") if f.strip()]
+    names = ["ttml" if f == "dfxp" else f for f in names]
     unknown = [f for f in names if f not in FORMATS]
     if unknown or not names:
         raise ValueError(
@@ -463,7 +488,8 @@ def write_outputs(result: LongFormResult, out_dir, stem, formats, inputs=()) -> 
     stem : str
         File name without suffix.
     formats : list of str
-        Among ``srt``, ``vtt``, ``txt``, ``json``.
+        Among ``srt``, ``vtt``, ``txt``, ``json``, ``ass`` (written with
+        ``pysubs2``) and ``ttml`` (TTML/DFXP, written with ``pycaption``).
     inputs : list of str or os.PathLike
         Other files never to write over (e.g. all inputs of a batch).
 
@@ -485,6 +511,8 @@ def write_outputs(result: LongFormResult, out_dir, stem, formats, inputs=()) -> 
         "vtt": lambda: to_vtt(result.cues),
         "txt": lambda: to_transcript(result),
         "json": lambda: to_json(result),
+        "ass": lambda: to_ass(result.cues),
+        "ttml": lambda: to_ttml(result.cues),
     }
     written = []
     for fmt in formats:
@@ -518,6 +546,7 @@ def output_stems(paths) -> list:
 
 
 __all__ = [
+    "DEFAULT_FORMATS",
     "FORMATS",
     "Cue",
     "LongFormResult",

@@ -5,7 +5,8 @@ time for each word (from an aligner or the decoder) they become a list of
 :class:`Word`. This module groups them into :class:`Cue` objects that follow
 the usual broadcast conventions (:class:`CueConstraints`): at most two lines
 of 42 characters, a reading speed of at most 17 characters per second, cues
-shown between 5/6 s and 7 s and at least two frames apart.
+shown between 1 s and 7 s, on the frames of a 25 fps video and at least two
+frames apart.
 
 How the words are grouped (:func:`split_into_cues`)
 ---------------------------------------------------
@@ -15,13 +16,18 @@ the best over the whole stream, not greedy). A cut costs least at a sentence
 end, a long pause or a change of speaker; more after a comma, semicolon or
 colon; more before one of the :data:`DUTCH_BREAK_WORDS` (conjunctions and
 prepositions); most anywhere else, and it is penalised heavily inside what
-looks like a name ("Jan Peeters", "Den Haag"). Every cue costs a little, so
-short fragments are merged, and a cue that cannot be shown long enough for
-its text costs in proportion to the missing reading time. A cue that ends
-with the start of a new sentence, or a two-line cue whose lines do not
-break where a sentence inside it ends, costs extra. Inside a cue the lines
-are broken by the same preferences plus balanced line lengths
-(:func:`break_lines`).
+looks like a name ("Jan Peeters", "Den Haag"). A cut inside a sentence that
+would fit one cue (its lines, its duration, its reading speed, no pause
+above ``max_pause``) costs much more, so such a sentence stays whole; a
+pause inside a sentence makes a cut cheaper only where the sentence has to
+be cut anyway. Every cue costs a little, and a cue of one word (or of two
+words that are not a whole sentence) costs more, so short fragments are
+merged with a neighbour whenever the limits allow. A cue that cannot be
+shown long enough for its text costs in proportion to the missing reading
+time. A cue that ends with the start of a new sentence, or a two-line cue
+whose lines do not break where a sentence inside it ends, costs extra.
+Inside a cue the lines are broken by the same preferences plus balanced
+line lengths (:func:`break_lines`).
 
 Words are never split. The one case where a limit is knowingly exceeded is
 a single word longer than a line: it becomes a cue of its own, on one line,
@@ -33,12 +39,20 @@ A cue starts at its first word and ends at its last word; when that is too
 short for ``min_duration`` or ``max_cps`` it is kept up longer, into the
 silence that follows (at most ``max_lead`` past the last word, and up to
 ``min_gap`` before the next cue), and when that is not enough it is shown
-earlier, up to ``max_lead`` before its first word. When speech runs on with
-no room for either, the cue stays too fast and :func:`check_cues` reports
-it; words are never dropped. Cues are at least ``min_gap`` apart: when the
-next word follows without a pause, the earlier cue ends ``min_gap`` before
-it, that is slightly before its own last word ends. All times are whole
-milliseconds.
+earlier, up to ``max_lead`` before its first word, and where the cue before
+is up longer than its own text needs, that one ends earlier to make room
+(never before its last word starts). When speech runs on with no room for
+any of this, the cue stays too fast and :func:`check_cues` reports it;
+words are never dropped. A cue is therefore never up longer than its
+words plus the reading time its text needs. Cues are at least ``min_gap``
+apart: when the next word follows without a pause, the earlier cue ends
+``min_gap`` before it, that is slightly before its own last word ends.
+
+With ``fps`` (25 by default) all of this is done in whole frames: a word
+starts on the frame at or before its start and ends on the frame at or
+after its end, and the gap is rounded up to whole frames (2 at 25 fps).
+Cue times are then frame times rounded to the millisecond; with ``fps=0``
+they are whole milliseconds.
 
 Writers
 -------
@@ -51,12 +65,12 @@ Example
 ...          Word("is", 1.45, 1.6), Word("het", 1.65, 1.8), Word("nieuws.", 1.85, 2.3)]
 >>> cues = split_into_cues(words)
 >>> cues
-[Cue(start=0.5, end=2.324, lines=['Goedenavond, dit is het nieuws.'])]
+[Cue(start=0.48, end=2.32, lines=['Goedenavond, dit is het nieuws.'])]
 >>> check_cues(cues)
 []
 >>> print(to_srt(cues), end="")
 1
-00:00:00,500 --> 00:00:02,324
+00:00:00,480 --> 00:00:02,320
 Goedenavond, dit is het nieuws.
 <BLANKLINE>
 
@@ -69,6 +83,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import warnings
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -87,6 +102,8 @@ __all__ = [
     "to_srt",
     "to_vtt",
     "to_text",
+    "to_ass",
+    "to_ttml",
     "write_srt",
     "write_vtt",
 ]
@@ -141,7 +158,10 @@ _COST_PER_CUE = 2.0
 _COST_LAYOUT_FACTOR = 1.0
 _COST_MIXED_SENTENCES = 3.0  # a sentence ends inside a line of a two-line cue
 _COST_PER_MISSING_SECOND = 20.0
-_COST_ORPHAN = 3.0  # a cue that ends with the start of a new sentence
+_COST_ORPHAN = 12.0  # a cue that ends with the start of a new sentence
+_COST_SPLIT_SENTENCE = 8.0  # a cut inside a sentence that would fit one cue
+_COST_ONE_WORD = 8.0  # a cue of one word (half when it is a whole sentence)
+_COST_TWO_WORDS = 3.0  # a cue of two words that are not a whole sentence
 
 
 @dataclass
@@ -230,10 +250,16 @@ class CueConstraints:
         Longest time a cue is shown, in seconds.
     min_gap : float
         Shortest time between the end of a cue and the start of the next,
-        in seconds (2 frames at 24 fps by default).
+        in seconds (2 frames at 25 fps by default); with ``fps`` it is
+        rounded up to whole frames.
     max_lead : float
         How long text may be shown before its first word starts or after
         its last word ends, in seconds.
+    fps : float
+        Frame rate of the video the subtitles go with: cue times are put
+        on its frames (frame ``k`` at ``k / fps`` s, rounded to the
+        millisecond) and gaps are whole frames. 0 turns this off (times
+        are whole milliseconds).
 
     Raises
     ------
@@ -254,17 +280,18 @@ class CueConstraints:
     max_chars_per_line: int = 42
     max_lines: int = 2
     max_cps: float = 17.0
-    min_duration: float = 5 / 6
+    min_duration: float = 1.0
     max_duration: float = 7.0
-    min_gap: float = 2 / 24
+    min_gap: float = 2 / 25
     max_lead: float = 1.5
+    fps: float = 25.0
 
     def __post_init__(self):
         for name in ("max_chars_per_line", "max_lines"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        for name in ("max_cps", "min_duration", "max_duration", "min_gap", "max_lead"):
+        for name in ("max_cps", "min_duration", "max_duration", "min_gap", "max_lead", "fps"):
             value = getattr(self, name)
             if (
                 not isinstance(value, (int, float))
@@ -275,6 +302,8 @@ class CueConstraints:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.max_cps <= 0:
             raise ValueError(f"max_cps must be > 0, got {self.max_cps!r}")
+        if 0 < self.fps < 1 or self.fps > 1000:
+            raise ValueError(f"fps must be 0 (off) or between 1 and 1000, got {self.fps!r}")
         if self.max_duration < 0.001:
             raise ValueError(f"max_duration must be at least 1 ms, got {self.max_duration!r}")
         if self.min_duration > self.max_duration:
@@ -581,14 +610,37 @@ def break_lines(
 # ---------------------------------------------------------------------------
 
 
-def _floor_ms(seconds: float) -> int:
-    """Seconds to whole milliseconds, rounded down (tolerating float noise)."""
-    return math.floor(seconds * 1000 + 1e-6)
+@dataclass(frozen=True)
+class _Grid:
+    """The time grid cues are timed on: whole milliseconds or video frames.
 
+    Times inside the splitter are whole *ticks* of this grid; a tick is one
+    millisecond (``per_second`` 1000) or one frame (``per_second`` = fps).
 
-def _ceil_ms(seconds: float) -> int:
-    """Seconds to whole milliseconds, rounded up (tolerating float noise)."""
-    return math.ceil(seconds * 1000 - 1e-6)
+    Example
+    -------
+    >>> grid = _Grid(25)
+    >>> grid.floor(1.03), grid.ceil(1.03), grid.seconds(26)
+    (25, 26, 1.04)
+    """
+
+    per_second: float
+
+    @classmethod
+    def of(cls, constraints: CueConstraints) -> _Grid:
+        return cls(float(constraints.fps) if constraints.fps else 1000.0)
+
+    def floor(self, seconds: float) -> int:
+        """Seconds to whole ticks, rounded down (tolerating float noise)."""
+        return math.floor(seconds * self.per_second + 1e-6)
+
+    def ceil(self, seconds: float) -> int:
+        """Seconds to whole ticks, rounded up (tolerating float noise)."""
+        return math.ceil(seconds * self.per_second - 1e-6)
+
+    def seconds(self, tick: int) -> float:
+        """A tick as seconds, rounded to the millisecond."""
+        return round(tick * 1000 / self.per_second) / 1000
 
 
 @dataclass
@@ -601,8 +653,8 @@ class _Stream:
     speakers: list
 
 
-def _prepare(words: Iterable) -> _Stream:
-    """Cleans the words and converts their times to whole milliseconds.
+def _prepare(words: Iterable, grid: _Grid = _Grid(1000.0)) -> _Stream:
+    """Cleans the words and converts their times to whole ticks of ``grid``.
 
     Empty words are dropped and white space inside a word becomes one space
     (the word stays one unit). Starts are made non-decreasing and every end
@@ -621,10 +673,10 @@ def _prepare(words: Iterable) -> _Stream:
                 raise ValueError(f"word {text!r} has an invalid time: {value!r}")
         if not text:
             continue
-        start_ms = _floor_ms(start)
+        start_ms = grid.floor(start)
         if stream.starts:
             start_ms = max(start_ms, stream.starts[-1])
-        end_ms = max(_ceil_ms(end), start_ms)
+        end_ms = max(grid.ceil(end), start_ms)
         if getattr(word, "speaker", None) is not None:
             speaker = word.speaker
         stream.texts.append(text)
@@ -663,29 +715,34 @@ def _cue_layout(stream: _Stream, costs, first: int, last: int, constraints: CueC
 
 @dataclass
 class _Limits:
-    """The constraints in whole milliseconds."""
+    """The constraints in whole ticks (milliseconds or frames, see :class:`_Grid`)."""
 
     min_duration: int
     max_duration: int
     min_gap: int
     max_lead: int
     max_cps: float
+    per_second: float = 1000.0
 
     @classmethod
-    def of(cls, constraints: CueConstraints) -> _Limits:
-        max_duration = max(_floor_ms(constraints.max_duration), 1)
+    def of(cls, constraints: CueConstraints, grid: _Grid = _Grid(1000.0)) -> _Limits:
+        max_duration = max(grid.floor(constraints.max_duration), 1)
         return cls(
-            min_duration=min(_ceil_ms(constraints.min_duration), max_duration),
+            min_duration=min(grid.ceil(constraints.min_duration), max_duration),
             max_duration=max_duration,
-            min_gap=_ceil_ms(constraints.min_gap),
-            max_lead=_floor_ms(constraints.max_lead),
+            min_gap=grid.ceil(constraints.min_gap),
+            max_lead=grid.floor(constraints.max_lead),
             max_cps=constraints.max_cps,
+            per_second=grid.per_second,
         )
 
+    def reading(self, chars: int) -> int:
+        """How long this many characters take to read at ``max_cps`` (ticks)."""
+        return math.ceil(chars * self.per_second / self.max_cps - 1e-6)
+
     def needed(self, chars: int) -> int:
-        """How long a cue with this many characters should be shown (ms)."""
-        reading = math.ceil(chars * 1000 / self.max_cps - 1e-6)
-        return min(max(self.min_duration, reading), self.max_duration)
+        """How long a cue with this many characters should be shown (ticks)."""
+        return min(max(self.min_duration, self.reading(chars)), self.max_duration)
 
 
 def split_into_cues(
@@ -699,13 +756,14 @@ def split_into_cues(
     """Groups timed words into subtitle cues.
 
     The cut of the word stream into cues is chosen to be the cheapest over
-    the whole stream (see the module documentation): cues end preferably
-    at a sentence end, a pause of at least ``long_pause`` or a change of
-    speaker, then after a comma, semicolon or colon, then before one of
-    ``conjunctions``; never inside what looks like a name when there is a
-    choice. Every cue fits ``max_lines`` lines of ``max_chars_per_line``
-    characters and its words span at most ``max_duration``. A pause longer
-    than ``max_pause`` always ends a cue.
+    the whole stream (see the module documentation): a sentence that fits
+    one cue stays in one cue; cues end preferably at a sentence end or a
+    change of speaker, then after a comma, semicolon or colon or at a pause
+    of at least ``long_pause``, then before one of ``conjunctions``; never
+    inside what looks like a name when there is a choice; one-word cues
+    only when nothing else fits. Every cue fits ``max_lines`` lines of
+    ``max_chars_per_line`` characters and its words span at most
+    ``max_duration``. A pause longer than ``max_pause`` always ends a cue.
 
     A cue is shown from its first word to its last, kept up longer (up to
     ``max_lead`` into the following silence) or shown earlier (up to
@@ -720,8 +778,9 @@ def split_into_cues(
     ``min_gap`` always hold: where word times leave no room for them (words
     of two cues that overlap, or a cue whose words last less than
     ``min_gap`` followed at once by the next word), the earlier cue is cut
-    short, down to 1 ms, and the next one starts a little after its first
-    word.
+    short, down to 1 ms (one frame with ``fps``), and the next one starts a
+    little after its first word. With ``constraints.fps`` every time is on
+    a frame (see the module documentation).
 
     When the speaker changes inside a cue, the cue has two lines, one per
     speaker, each starting with "- ". A cue never holds more than one
@@ -747,7 +806,8 @@ def split_into_cues(
     Returns
     -------
     list of Cue
-        The cues, in order; times are whole milliseconds.
+        The cues, in order; times are whole milliseconds, frame times with
+        ``constraints.fps``.
 
     Raises
     ------
@@ -762,8 +822,8 @@ def split_into_cues(
     ...     "met temperaturen tot twintig graden.".split())]
     >>> for cue in split_into_cues(words):
     ...     print(cue.start, cue.end, cue.lines)
-    0.0 2.7 ['Het regent vandaag in het hele land,']
-    2.8 7.5 ['maar morgen wordt het droog en zonnig', 'met temperaturen tot twintig graden.']
+    0.0 2.72 ['Het regent vandaag in het hele land,']
+    2.8 7.52 ['maar morgen wordt het droog en zonnig', 'met temperaturen tot twintig graden.']
     >>> dialogue = [Word("Kom", 0.0, 0.3, "A"), Word("je?", 0.3, 0.6, "A"),
     ...             Word("Ja.", 1.0, 1.4, "B")]
     >>> split_into_cues(dialogue)[0].lines
@@ -776,11 +836,12 @@ def split_into_cues(
             raise ValueError(f"{name} must be a number, got {value!r}")
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    stream = _prepare(words)
+    grid = _Grid.of(constraints)
+    stream = _prepare(words, grid)
     if not stream.texts:
         return []
-    splitter = _Splitter(stream, constraints, conjunctions, long_pause, max_pause)
-    return _time_cues(stream, splitter.best_groups(), splitter.limits)
+    splitter = _Splitter(stream, constraints, conjunctions, long_pause, max_pause, grid)
+    return _time_cues(stream, splitter.best_groups(), splitter.limits, grid)
 
 
 class _Splitter:
@@ -798,13 +859,16 @@ class _Splitter:
         Seconds of silence that make a good cut.
     max_pause : float or None
         Seconds of silence that always make a cut.
+    grid : _Grid
+        The time grid of the stream (milliseconds or frames).
     """
 
-    def __init__(self, stream, constraints, conjunctions, long_pause, max_pause):
+    def __init__(self, stream, constraints, conjunctions, long_pause, max_pause, grid=None):
+        grid = grid or _Grid(1000.0)
         self.stream = stream
         self.constraints = constraints
-        self.limits = _Limits.of(constraints)
-        self.max_pause = math.inf if max_pause is None else _floor_ms(max_pause)
+        self.limits = _Limits.of(constraints, grid)
+        self.max_pause = math.inf if max_pause is None else grid.floor(max_pause)
         n = len(stream.texts)
         self.n = n
         # The pause after each word, measured from the latest end so far.
@@ -814,7 +878,7 @@ class _Splitter:
         self.pauses = [stream.starts[k + 1] - reach[k] for k in range(n - 1)]
         self.line_costs = _break_costs(stream.texts, conjunctions)
         for k, pause in enumerate(self.pauses):
-            if pause >= _ceil_ms(long_pause):
+            if pause >= grid.ceil(long_pause):
                 self.line_costs[k] = min(self.line_costs[k], _COST_PAUSE)
         self.cut_costs = [_CUE_CUT_FACTOR * cost for cost in self.line_costs]
         for k in range(n - 1):
@@ -823,6 +887,43 @@ class _Splitter:
         self.cut_costs.append(0.0)  # the end of the stream
         self.sentence_ends = [_ends_sentence(text) for text in stream.texts]
         self.max_text = constraints.max_lines * (constraints.max_chars_per_line + 1) - 1
+        # A sentence that fits one cue should be one: cutting inside it costs extra.
+        for first, last in self.sentences():
+            if self.fits_one_cue(first, last):
+                for k in range(first, last - 1):
+                    self.cut_costs[k] += _COST_SPLIT_SENTENCE
+
+    def sentences(self):
+        """The ``(first, last)`` word ranges of the sentences (a change of speaker ends one)."""
+        first = 0
+        for k in range(self.n):
+            if (
+                k + 1 == self.n
+                or self.sentence_ends[k]
+                or self.stream.speakers[k + 1] != self.stream.speakers[k]
+            ):
+                yield first, k + 1
+                first = k + 1
+
+    def fits_one_cue(self, first, last):
+        """Whether words ``first`` to ``last - 1`` can be one cue within every limit.
+
+        The text must fit the lines, the words must span at most
+        ``max_duration`` with no pause above ``max_pause``, and the cue must
+        be readable at ``max_cps`` when it stays up ``max_lead`` after its
+        last word.
+        """
+        stream, limits = self.stream, self.limits
+        if any(self.pauses[k] > self.max_pause for k in range(first, last - 1)):
+            return False
+        span = max(stream.ends[first:last]) - stream.starts[first]
+        if span > limits.max_duration:
+            return False
+        layout = _cue_layout(stream, self.line_costs, first, last, self.constraints)
+        if layout is None:
+            return False
+        chars = sum(len(line) for line in layout[1])
+        return limits.reading(chars) <= min(span + limits.max_lead, limits.max_duration)
 
     def candidates(self, last):
         """The first words of the cues that may end with word ``last - 1``.
@@ -866,6 +967,12 @@ class _Splitter:
         strong_end = last == self.n or self.sentence_ends[last - 1] or self.cut_costs[last - 1] == 0
         if internal_ends and not strong_end:
             cost += _COST_ORPHAN
+        # One- and two-word cues are avoided; less so when they are a whole sentence.
+        whole = (first == 0 or self.sentence_ends[first - 1]) and strong_end
+        if last - first == 1:
+            cost += _COST_ONE_WORD / 2 if whole else _COST_ONE_WORD
+        elif last - first == 2 and not whole:
+            cost += _COST_TWO_WORDS
         # Reading time: the cue may run into the silence after it and
         # (estimated at half the silence before it) start early.
         needed = limits.needed(sum(len(line) for line in lines))
@@ -884,7 +991,7 @@ class _Splitter:
             lead = min(limits.max_lead, max(0, (self.pauses[first - 1] - limits.min_gap) // 2))
         missing = needed - (room_end - start + lead)
         if missing > 0:
-            cost += _COST_PER_MISSING_SECOND * missing / 1000
+            cost += _COST_PER_MISSING_SECOND * missing / limits.per_second
         return cost, lines
 
     def best_groups(self):
@@ -909,9 +1016,9 @@ class _Splitter:
         return groups[::-1]
 
 
-def _time_cues(stream: _Stream, groups, limits: _Limits) -> list:
+def _time_cues(stream: _Stream, groups, limits: _Limits, grid: _Grid = _Grid(1000.0)) -> list:
     """Gives each group of words its display times (see the module documentation)."""
-    cues = []
+    times = []  # [start, end, needed, words start, last word start] in ticks
     previous_end = None
     for index, (first, last, lines) in enumerate(groups):
         words_start = stream.starts[first]
@@ -927,9 +1034,25 @@ def _time_cues(stream: _Stream, groups, limits: _Limits) -> list:
         if end - start < needed:
             earliest = max(words_start - limits.max_lead, lower, 0)
             start = min(start, max(earliest, end - needed))
-        cues.append(Cue(start / 1000, end / 1000, list(lines)))
+        if end - start < needed and times:
+            # Borrow from the cue before when it is up longer than its text needs:
+            # it ends earlier (not before its last word starts), this one starts earlier.
+            before = times[-1]
+            shift = min(
+                needed - (end - start),
+                before[1] - before[0] - before[2],
+                before[1] - before[4],
+                start - max(words_start - limits.max_lead, 0),
+            )
+            if shift > 0:
+                before[1] -= shift
+                start -= shift
+        times.append([start, end, needed, words_start, stream.starts[last - 1]])
         previous_end = end
-    return cues
+    return [
+        Cue(grid.seconds(start), grid.seconds(end), list(lines))
+        for (start, end, *_), (_, _, lines) in zip(times, groups)
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -978,8 +1101,8 @@ def check_cues(cues: Sequence[Cue], constraints: CueConstraints = CueConstraints
     >>> for problem in check_cues(cues):
     ...     print(problem)
     cue 1 (00:00:00.000 --> 00:00:00.500): too fast (82.0 characters per second, max 17)
-    cue 1 (00:00:00.000 --> 00:00:00.500): too short (0.500 s, min 0.833 s)
-    cue 2 (00:00:00.550 --> 00:00:02.000): gap too small (0.050 s after cue 1, min 0.083 s)
+    cue 1 (00:00:00.000 --> 00:00:00.500): too short (0.500 s, min 1.000 s)
+    cue 2 (00:00:00.550 --> 00:00:02.000): gap too small (0.050 s after cue 1, min 0.080 s)
     """
     eps = 0.0005
     problems = []
@@ -1169,6 +1292,86 @@ def to_text(cues: Sequence[Cue]) -> str:
     Eerst het weer.
     """
     return "".join(cue.text + "\n" for cue in cues)
+
+
+def to_ass(cues: Sequence[Cue]) -> str:
+    """Writes cues as Advanced SubStation Alpha (ASS) text, with ``pysubs2``.
+
+    Lines are joined by ASS's hard line break ``\\N``; times are stored in
+    centiseconds, as the format requires (``pysubs2`` rounds them).
+
+    Arguments
+    ---------
+    cues : sequence of Cue
+        The cues, in order.
+
+    Returns
+    -------
+    str
+        The ASS file, with ``pysubs2``'s default style.
+
+    Raises
+    ------
+    ValueError
+        If a cue has no text, a negative or non-finite time, or ends before
+        it starts.
+
+    Example
+    -------
+    >>> text = to_ass([Cue(1.0, 2.5, ["Goedenavond,", "dit is het nieuws."])])
+    >>> print(text.splitlines()[-1])
+    Dialogue: 0,0:00:01.00,0:00:02.50,Default,,0,0,0,,Goedenavond,\\Ndit is het nieuws.
+    """
+    import pysubs2
+
+    subs = pysubs2.SSAFile()
+    for number, cue in enumerate(cues, start=1):
+        start, end, lines = _checked_cue(number, cue)
+        subs.append(pysubs2.SSAEvent(start=start, end=end, text="\\N".join(lines)))
+    return subs.to_string("ass")
+
+
+def to_ttml(cues: Sequence[Cue], language: str = "nl") -> str:
+    """Writes cues as TTML (DFXP) XML, with ``pycaption``.
+
+    Arguments
+    ---------
+    cues : sequence of Cue
+        The cues, in order.
+    language : str
+        The language code written in the file (``xml:lang``).
+
+    Returns
+    -------
+    str
+        The TTML document.
+
+    Raises
+    ------
+    ValueError
+        If a cue has no text, a negative or non-finite time, or ends before
+        it starts.
+
+    Example
+    -------
+    >>> text = to_ttml([Cue(1.0, 2.5, ["Goedenavond,", "dit is het nieuws."])])
+    >>> 'begin="00:00:01.000" end="00:00:02.500"' in text
+    True
+    """
+    from pycaption import Caption, CaptionList, CaptionNode, CaptionSet, DFXPWriter
+
+    captions = []
+    for number, cue in enumerate(cues, start=1):
+        start, end, lines = _checked_cue(number, cue)
+        nodes = []
+        for line in lines:
+            if nodes:
+                nodes.append(CaptionNode.create_break())
+            nodes.append(CaptionNode.create_text(line))
+        captions.append(Caption(start * 1000, end * 1000, nodes))
+    with warnings.catch_warnings():  # pycaption calls BeautifulSoup methods bs4 deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return DFXPWriter().write(CaptionSet({language: CaptionList(captions)}))
 
 
 def _write_atomically(path, text: str) -> None:

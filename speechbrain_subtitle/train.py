@@ -7,6 +7,12 @@ Usage (single process)::
         --train_csv=train.csv --valid_csv=valid.csv --test_csvs="[test.csv]" \\
         [--architecture=hparams/v2.yaml] [--precision=bf16] [--device=cuda:0]
 
+The training yaml builds its model with ``architecture: !include:c8.yaml``
+(plain HyperPyYAML). ``--architecture=<path>`` includes another architecture
+file instead (a path from the working directory; the sizes the training yaml
+gives under ``architecture:`` still apply); ``--architecture="{d_model: 144}"``
+overrides keys of the included file (:mod:`speechbrain_subtitle.config`).
+
 Fine-tuning a published or exported model (its architecture, weights,
 normalizer and tokenizer; optionally with a frozen encoder)::
 
@@ -28,6 +34,7 @@ pairs override the yaml.
 
 import logging
 import os
+import pathlib
 import shutil
 import sys
 import time
@@ -40,7 +47,14 @@ from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.epoch_loop import EpochCounter
 
 from speechbrain_subtitle.brain import SubtitleBrain
-from speechbrain_subtitle.config import compose_yaml_text, load_hparams, load_overrides
+from speechbrain_subtitle.config import (
+    ARCHITECTURE_KEY,
+    included_architecture,
+    load_hparams,
+    load_overrides,
+    split_architecture,
+    yaml_text,
+)
 from speechbrain_subtitle.data import MixedRatioBatchSampler, make_dataset, read_manifest
 from speechbrain_subtitle.tokenizer import load_tokenizer, train_tokenizer
 
@@ -101,21 +115,29 @@ def train_loader_kwargs(hparams, rows):
     }
 
 
-def save_composed_hparams(hparams_file, overrides, output_folder):
+def save_composed_hparams(hparams_file, overrides, output_folder, architecture=None):
     """Creates the experiment folder with a self-contained ``hyperparams.yaml``.
 
-    The yaml written is the composed one (architecture, bases and overrides
-    merged, references resolved), so the experiment can be reloaded or exported
-    without the files it was built from.
+    The yaml written is SpeechBrain's resolved copy of ``hparams_file`` with
+    the overrides applied: references resolved and the architecture's
+    ``!include:`` expanded in place (under ``architecture``), so the
+    experiment can be reloaded with ``load_hyperpyyaml`` or exported without
+    the files it was built from. An ``architecture`` override that names a
+    file (see :func:`speechbrain_subtitle.config.split_architecture`), or else
+    ``architecture``, is included instead of the one ``hparams_file`` names.
+    The included file is recorded as ``architecture_file`` (``export`` takes
+    the readable references of the exported yaml from it).
     """
     import tempfile
 
-    overrides = load_overrides(overrides)
-    architecture = overrides.pop("architecture", None)
+    architecture, overrides = split_architecture(hparams_file, overrides, architecture)
+    recorded = architecture or included_architecture(hparams_file)
+    if recorded is not None:
+        overrides["architecture_file"] = str(pathlib.Path(recorded).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         composed = os.path.join(tmp, os.path.basename(hparams_file))
         with open(composed, "w", encoding="utf-8") as f:
-            f.write(compose_yaml_text(hparams_file, architecture))
+            f.write(yaml_text(hparams_file, architecture))
         sb.create_experiment_directory(
             experiment_directory=output_folder,
             hyperparams_to_save=composed,
@@ -124,10 +146,13 @@ def save_composed_hparams(hparams_file, overrides, output_folder):
 
 
 def _yaml_value(hparams_file, overrides, key):
-    """A plain value of ``key`` from the overrides or the composed yaml (before loading)."""
+    """A plain top-level value of ``key`` from the overrides or the yaml (before loading)."""
     if key in overrides:
         return overrides[key]
-    doc = ruamel.yaml.YAML().load(compose_yaml_text(hparams_file, overrides.get("architecture")))
+    if not os.path.isfile(hparams_file):
+        raise FileNotFoundError(f"Hyperparameter file not found: {hparams_file}")
+    with open(hparams_file, encoding="utf-8") as f:
+        doc = ruamel.yaml.YAML().load(f) or {}
     value = doc.get(key)
     return value if isinstance(value, (str, type(None))) else None
 
@@ -314,8 +339,11 @@ def main(argv=None, prepare=None):
     sb.utils.distributed.ddp_init_group(run_opts)
     overrides = load_overrides(overrides)
     trust_model_code = bool(overrides.pop("trust_model_code", False))
+    # --architecture=<path> (or the plain HyperPyYAML "!include:<file>") chooses the file
+    # that the training yaml's `architecture: !include:` builds
+    architecture, overrides = split_architecture(hparams_file, overrides)
     pretrained = _yaml_value(hparams_file, overrides, "pretrained_path")
-    if pretrained and "architecture" not in overrides:
+    if pretrained and architecture is None:
         # Fine-tuning: the architecture is the one the pretrained model was exported with,
         # checked before HyperPyYAML builds anything from it.
         from speechbrain_subtitle.safety import check_model_yaml
@@ -324,9 +352,12 @@ def main(argv=None, prepare=None):
             pretrained, os.path.join("pretrained_models", "finetune"), "hyperparams.yaml"
         )
         check_model_yaml(architecture, trust_code=trust_model_code)
-        overrides["architecture"] = architecture
-    hparams = load_hparams(hparams_file, overrides)
-    save_composed_hparams(hparams_file, overrides, hparams["output_folder"])
+    hparams = load_hparams(hparams_file, overrides, architecture=architecture)
+    included = hparams.get(ARCHITECTURE_KEY)
+    if isinstance(included, dict) and "pretrainer" in included:
+        # an exported/imported architecture says which of its files to load (features.ckpt)
+        hparams.setdefault("pretrainer", included["pretrainer"])
+    save_composed_hparams(hparams_file, overrides, hparams["output_folder"], architecture)
     if pretrained:
         load_pretrained(hparams, pretrained)
     if hparams.get("encoder_init"):

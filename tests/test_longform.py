@@ -139,6 +139,30 @@ def test_demo_model_writes_valid_srt_vtt_txt_json(demo, tmp_path):
     assert len(lines) == len(doc["segments"]) and lines[0].startswith("[00:00:")
 
 
+def test_demo_model_cues_on_real_clips_pass_the_quality_rules(demo, tmp_path):
+    """The fixture recordings through the demo model (greedy): the cues keep every
+    limit, sit on the 25 fps grid two frames apart, and no sentence that fits one
+    cue is cut; the JSON carries the same report. Every format reads back."""
+    wav = tmp_path / "programme.wav"
+    _concat([FIXTURES / "wavs" / f"utt{i}.wav" for i in (1, 2, 3, 4, 5, 6)], 1.5, wav)
+    result = longform.transcribe_long(demo, wav, batch_size=3, greedy=True, progress=False)
+    assert len(result.cues) >= 2
+    found = {k: v["count"] for k, v in result.quality["rules"].items() if v["count"]}
+    assert found == {}, result.quality["rules"]
+    written = longform.write_outputs(result, tmp_path / "out", "p", ["json", "ass", "ttml"])
+    doc = json.loads(written[0].read_text())
+    assert doc["quality"]["rules"]["off_frame"]["count"] == 0
+    # the JSON keeps the exact word times, the cues are on frames
+    times = [w["start"] for s in doc["segments"] for w in s["subtitle_words"]]
+    assert any(round(t * 25, 6) % 1 for t in times)
+    from speechbrain_subtitle.subtitle_quality import read_cues
+
+    for path in written[1:]:
+        back = read_cues(path)
+        assert [c.lines for c in back] == [c.lines for c in result.cues]
+        assert [(c.start, c.end) for c in back] == [(c.start, c.end) for c in result.cues]
+
+
 def test_cli_many_files_one_failure_does_not_stop_the_rest(tmp_path, capsys):
     good = str(FIXTURES / "wavs" / "utt1.wav")
     empty = tmp_path / "empty.wav"

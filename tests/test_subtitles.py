@@ -83,8 +83,19 @@ def word_ranges(cues, words):
     return ranges
 
 
+def on_grid(seconds, fps):
+    """Whether a time is on the frame grid (to the millisecond), or whole ms without fps."""
+    if not fps:
+        return seconds * 1000 == pytest.approx(round(seconds * 1000), abs=1e-6)
+    frame = round(seconds * fps)
+    return abs(seconds - round(frame * 1000 / fps) / 1000) < 1e-6
+
+
 def assert_well_formed(cues, words, constraints):
     """Checks the properties every output has, however fast the speech."""
+    # Word times are snapped outwards to the frame grid (up to a frame each
+    # way) and gaps rounded up to whole frames.
+    MS = 0.002 + (2 / constraints.fps if constraints.fps else 0.0)
     ranges = word_ranges(cues, words)
     for index, (cue, (first, last)) in enumerate(zip(cues, ranges)):
         assert 1 <= len(cue.lines) <= constraints.max_lines
@@ -92,9 +103,8 @@ def assert_well_formed(cues, words, constraints):
             assert line and line == line.strip()
             if len(line.split()) > 1:
                 assert len(line) <= constraints.max_chars_per_line, cue.lines
-        # times are whole milliseconds
-        assert cue.start * 1000 == pytest.approx(round(cue.start * 1000), abs=1e-6)
-        assert cue.end * 1000 == pytest.approx(round(cue.end * 1000), abs=1e-6)
+        # times are whole milliseconds, on the frame grid when there is one
+        assert on_grid(cue.start, constraints.fps) and on_grid(cue.end, constraints.fps)
         assert 0 < cue.duration <= constraints.max_duration + EPS
         # covers its words, within max_lead
         assert words[first].start - constraints.max_lead - MS <= cue.start
@@ -105,12 +115,22 @@ def assert_well_formed(cues, words, constraints):
         last_end = max(word.end for word in words[first : last + 1])
         assert cue.end <= last_end + constraints.max_lead + MS
         if index + 1 < len(cues):
-            next_start = words[ranges[index + 1][0]].start
+            # it ends before its last word only to make room for the next cue (which
+            # may start before its first word when this one can spare the time)
+            next_start = min(words[ranges[index + 1][0]].start, cues[index + 1].start)
             assert cue.end >= min(last_end, next_start - constraints.min_gap) - MS
+            assert cue.end > words[last].start - MS
             assert cues[index + 1].start > cue.start
-            assert cues[index + 1].start - cue.end >= constraints.min_gap - EPS
+            # whole frames of gap; frame times at e.g. 29.97 fps are written in whole
+            # milliseconds, which can shave up to 1 ms off the gap
+            rounding = 0.001 if constraints.fps else 0.0
+            assert cues[index + 1].start - cue.end >= constraints.min_gap - EPS - rounding
         else:
             assert cue.end >= last_end - EPS
+        # never up much longer than its speech and what reading its text needs
+        chars = sum(len(line) for line in cue.lines)
+        needed = max(constraints.min_duration, chars / constraints.max_cps)
+        assert cue.end <= max(last_end, cue.start + needed) + MS
     problems = check_cues(cues, constraints)
     assert not kinds(problems) & {
         "no text",
@@ -137,10 +157,11 @@ def test_constraints_defaults():
     assert constraints.max_chars_per_line == 42
     assert constraints.max_lines == 2
     assert constraints.max_cps == 17.0
-    assert constraints.min_duration == pytest.approx(0.8333, abs=1e-4)
+    assert constraints.min_duration == 1.0
     assert constraints.max_duration == 7.0
-    assert constraints.min_gap == pytest.approx(0.0833, abs=1e-4)
+    assert constraints.min_gap == 0.08  # two frames at 25 fps
     assert constraints.max_lead == 1.5
+    assert constraints.fps == 25.0
 
 
 @pytest.mark.parametrize(
@@ -161,6 +182,9 @@ def test_constraints_defaults():
         {"min_gap": -0.01},
         {"max_lead": -1},
         {"max_lead": None},
+        {"fps": -25},
+        {"fps": 0.5},
+        {"fps": math.nan},
     ],
 )
 def test_constraints_reject_invalid_values(kwargs):
@@ -406,18 +430,29 @@ def test_cue_words_span_at_most_max_duration():
 
 def test_short_cue_is_extended_into_silence():
     cues = split_into_cues([Word("Ja.", 1.0, 1.2), Word("Goed.", 5.0, 5.3)])
+    assert [(cue.start, cue.end) for cue in cues] == [(1.0, 2.0), (5.0, 6.0)]
+    # without a frame grid, the minimum is kept to the millisecond
+    plain = CueConstraints(min_duration=5 / 6, fps=0)
+    cues = split_into_cues([Word("Ja.", 1.0, 1.2), Word("Goed.", 5.0, 5.3)], plain)
     assert [(cue.start, cue.end) for cue in cues] == [(1.0, 1.834), (5.0, 5.834)]
 
 
 def test_fast_cue_is_extended_then_shown_earlier():
-    # 31 characters need 1.824 s; only 0.5 s of silence follows, 1 s precedes
+    # 31 characters need 1.824 s (46 frames at 25 fps: 1.84 s); only 0.5 s of
+    # silence follows, 1 s precedes
     words = timed("Goedenavond, dit is het nieuws.", start=1.0, duration=0.2, gap=0.0)
     words += timed("Het kabinet heeft vandaag een nieuw plan gepresenteerd.", start=2.5)
     cues = split_into_cues(words)
     assert cues[0].text == "Goedenavond, dit is het nieuws."
+    # the next cue starts on frame 62 (2.48 s); two frames before it
+    assert cues[0].end == pytest.approx(2.4)
+    assert cues[0].start == pytest.approx(cues[0].end - 1.84)
+    assert check_cues(cues) == []
+    plain = CueConstraints(min_gap=2 / 24, fps=0)
+    cues = split_into_cues(words, plain)
     assert cues[0].end == pytest.approx(2.5 - 0.084)
     assert cues[0].start == pytest.approx(cues[0].end - 1.824)
-    assert check_cues(cues) == []
+    assert check_cues(cues, plain) == []
 
 
 def test_unavoidably_fast_speech_is_kept_and_reported():
@@ -465,7 +500,7 @@ def test_accepts_other_word_objects():
             self.text, self.start, self.end = text, start, end
 
     cues = split_into_cues([Token("Hallo.", 0.0, 0.5)])
-    assert cues == [Cue(0.0, 0.834, ["Hallo."])]
+    assert cues == [Cue(0.0, 1.0, ["Hallo."])]
 
 
 def test_custom_break_words():
@@ -611,6 +646,7 @@ constraints_strategy = st.builds(
     # are followed at once by the next cue pushes that cue a little later
     min_gap=st.floats(min_value=0.0, max_value=0.1),
     max_lead=st.floats(min_value=0.0, max_value=2.0),
+    fps=st.sampled_from([0, 24, 25, 30000 / 1001, 50]),
 )
 
 
@@ -687,8 +723,8 @@ def test_check_cues_reports_each_kind():
 
 def test_check_cues_accepts_millisecond_rounding():
     # 83 ms is two frames at 24 fps rounded to the millisecond
-    cues = [Cue(0.0, 1.0, ["Goed."]), Cue(1.083, 2.0, ["Ja."])]
-    assert check_cues(cues) == []
+    cues = [Cue(0.0, 1.0, ["Goed."]), Cue(1.083, 2.1, ["Ja."])]
+    assert check_cues(cues, CueConstraints(min_gap=2 / 24, fps=24)) == []
 
 
 # --------------------------------------------------------------------------
