@@ -22,6 +22,14 @@ import soundfile as sf
 import torch
 
 from speechbrain_subtitle import __version__
+from speechbrain_subtitle.inference import SubtitleASR, SubtitleResult, load_audio_file
+
+# Re-exported: exported hyperparams.yaml files name speechbrain_subtitle.hub.load_state_strict.
+from speechbrain_subtitle.model_files import (  # noqa: F401
+    REQUIRED_FILES,
+    ModelLoadError,
+    load_state_strict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +49,6 @@ def _data_folder(name):
 
 HPARAMS_FOLDER = _data_folder("hparams")
 MODEL_CARD_TEMPLATE = _data_folder("model_cards") / "subtitle_asr.md"
-REQUIRED_FILES = ("hyperparams.yaml", "asr.ckpt", "normalizer.ckpt", "tokenizer.ckpt")
 # Keys of an architecture file replaced by the inference block (``loss`` stays, so
 # that an exported yaml can serve as the architecture of a fine-tuning run; the
 # inference keys are there when that architecture was itself an exported yaml).
@@ -113,60 +120,8 @@ def inference_block(arch_doc, beam_size, ctc_weight, subtitle_ctc_weight, token_
     )
 
 
-class ModelLoadError(ValueError):
-    """A checkpoint does not fit the model its yaml builds."""
-
-
 class ExportError(RuntimeError):
     """The experiment folder cannot be exported."""
-
-
-def load_state_strict(module, path):
-    """Loads ``path`` into ``module``, refusing any key or shape mismatch.
-
-    SpeechBrain's default transfer only logs mismatches and keeps random
-    weights; this names the missing and unexpected keys and raises instead.
-    The file is read weights-only and every tensor must be finite
-    (:func:`speechbrain_subtitle.safety.load_checkpoint`, ``check_finite``).
-
-    Arguments
-    ---------
-    module : torch.nn.Module
-        The model built from the yaml.
-    path : str or pathlib.Path
-        A state-dict checkpoint.
-    """
-    from speechbrain_subtitle.safety import check_finite, load_checkpoint
-
-    state = load_checkpoint(path)  # weights-only, one-line errors for bad files
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelLoadError(f"{path} is not a state dict (name -> tensor)")
-    check_finite(state, path)
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong_shape = sorted(
-        k for k in set(state) & set(expected) if tuple(state[k].shape) != tuple(expected[k].shape)
-    )
-    if missing or unexpected or wrong_shape:
-        parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected)):
-            if keys:
-                parts.append(
-                    f"{len(keys)} {label} key(s): {', '.join(keys[:8])}"
-                    + (" ..." if len(keys) > 8 else "")
-                )
-        if wrong_shape:
-            shapes = [
-                f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}"
-                for k in wrong_shape[:8]
-            ]
-            parts.append(f"{len(wrong_shape)} shape mismatch(es): {'; '.join(shapes)}")
-        raise ModelLoadError(
-            f"Checkpoint {path} does not match the model built by hyperparams.yaml "
-            f"({'; '.join(parts)}). Was it exported with a different architecture or size?"
-        )
-    module.load_state_dict(state, strict=True)
 
 
 # --------------------------------------------------------------------- export
@@ -303,7 +258,6 @@ def _test_metrics(experiment):
 def _write_example(exp_doc, example_wav, out):
     """Copies ``example_wav`` (or the first test utterance) as 16 kHz ``example.wav``."""
     from speechbrain_subtitle.data import read_audio, read_manifest
-    from speechbrain_subtitle.inference import load_audio_file
 
     rate = int(exp_doc.get("sample_rate", 16000))
     if example_wav is not None:
@@ -386,7 +340,6 @@ def _write_card(folder, asr, config, card, metrics, template):
     texts are ``asr``'s output on ``example.wav`` (empty when the folder has
     none, as an imported NeLF model).
     """
-    from speechbrain_subtitle.inference import SubtitleResult
 
     folder = pathlib.Path(folder)
     if (folder / "example.wav").is_file():
@@ -506,7 +459,6 @@ def refresh_model_card(folder, metrics=None, template=None, **card):
     pathlib.Path
         The model card written.
     """
-    from speechbrain_subtitle.inference import SubtitleASR
 
     folder = pathlib.Path(folder)
     config_file = folder / "config.json"
@@ -704,8 +656,6 @@ def export_model(
         _write_example(exp_doc, example_wav, tmp / "example.wav")
 
         # Load the folder as a user would: this also checks the weights strictly.
-        from speechbrain_subtitle.inference import SubtitleASR
-
         asr = SubtitleASR.from_hparams(
             source=str(tmp), savedir=str(tmp), run_opts={"device": "cpu"}
         )

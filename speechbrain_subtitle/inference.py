@@ -237,7 +237,7 @@ class SubtitleASR(Pretrained):
         from speechbrain.utils.fetching import FetchConfig, LocalStrategy, fetch
 
         from speechbrain_subtitle import safety
-        from speechbrain_subtitle.hub import REQUIRED_FILES, load_state_strict
+        from speechbrain_subtitle.model_files import REQUIRED_FILES, load_state_strict
 
         source = os.fspath(source) if isinstance(source, os.PathLike) else source
         is_folder = isinstance(source, str) and os.path.isdir(source)

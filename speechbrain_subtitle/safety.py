@@ -57,7 +57,8 @@ ALLOWED_NAMES = frozenset(
     {
         "sentencepiece.SentencePieceProcessor",
         "speechbrain.utils.parameter_transfer.Pretrainer",
-        "speechbrain_subtitle.hub.load_state_strict",
+        "speechbrain_subtitle.hub.load_state_strict",  # re-exported from model_files
+        "speechbrain_subtitle.model_files.load_state_strict",
         "speechbrain_subtitle.tokenizer.TokenListTokenizer",
     }
 )

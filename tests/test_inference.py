@@ -326,3 +326,27 @@ def test_fine_tune_from_exported_model_with_frozen_encoder(exported, tmp_path):
     assert float(first.split("valid ACC: ")[1].split(",")[0]) > 0.9
     tok = (out / "save" / "tokenizer.model").read_bytes()
     assert tok == (exported / "tokenizer.ckpt").read_bytes()
+
+
+def test_inference_does_not_import_hub():
+    """No import cycle: hub (export) uses inference (loading), not the other way round."""
+    import ast
+    import importlib.util
+    import pathlib
+
+    source = pathlib.Path(importlib.util.find_spec("speechbrain_subtitle.inference").origin)
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert "speechbrain_subtitle.hub" not in imported
+    for first in ("speechbrain_subtitle.hub", "speechbrain_subtitle.inference"):
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {first}; import speechbrain_subtitle.hub"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert result.returncode == 0, result.stderr
