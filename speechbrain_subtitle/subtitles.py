@@ -260,6 +260,12 @@ class CueConstraints:
         on its frames (frame ``k`` at ``k / fps`` s, rounded to the
         millisecond) and gaps are whole frames. 0 turns this off (times
         are whole milliseconds).
+    word_seconds_per_char : float
+        Longest time a word is taken to be spoken: this many seconds per
+        character, at least :data:`MIN_WORD_SECONDS`. A word timed longer
+        (a CTC alignment holds a token across a pause) counts as ending
+        there, so its cue does not stay on screen through the pause
+        (:func:`spoken_end`). 0 turns this off.
 
     Raises
     ------
@@ -285,13 +291,15 @@ class CueConstraints:
     min_gap: float = 2 / 25
     max_lead: float = 1.5
     fps: float = 25.0
+    word_seconds_per_char: float = 0.15
 
     def __post_init__(self):
         for name in ("max_chars_per_line", "max_lines"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        for name in ("max_cps", "min_duration", "max_duration", "min_gap", "max_lead", "fps"):
+        numbers = ("max_cps", "min_duration", "max_duration", "min_gap", "max_lead", "fps")
+        for name in numbers + ("word_seconds_per_char",):
             value = getattr(self, name)
             if (
                 not isinstance(value, (int, float))
@@ -311,6 +319,29 @@ class CueConstraints:
                 f"min_duration ({self.min_duration}) must not exceed "
                 f"max_duration ({self.max_duration})"
             )
+
+
+#: Shortest time :func:`spoken_end` allows a word, in seconds.
+MIN_WORD_SECONDS = 0.5
+
+
+def spoken_end(text, start, end, constraints):
+    """Where a word is taken to end for timing cues: ``end``, or earlier when
+    the word is timed longer than ``constraints.word_seconds_per_char`` per
+    character (at least :data:`MIN_WORD_SECONDS`).
+
+    >>> spoken_end("gaan", 1.0, 3.7, CueConstraints())  # held across a pause
+    1.6
+    >>> spoken_end("gaan", 1.0, 1.3, CueConstraints())
+    1.3
+    >>> spoken_end("gaan", 1.0, 3.7, CueConstraints(word_seconds_per_char=0))
+    3.7
+    """
+    per_char = constraints.word_seconds_per_char
+    if not per_char:
+        return end
+    longest = max(MIN_WORD_SECONDS, per_char * len(str(text)))
+    return min(end, round(start + longest, 6))
 
 
 # ---------------------------------------------------------------------------
@@ -653,13 +684,14 @@ class _Stream:
     speakers: list
 
 
-def _prepare(words: Iterable, grid: _Grid = _Grid(1000.0)) -> _Stream:
+def _prepare(words: Iterable, grid: _Grid = _Grid(1000.0), constraints=None) -> _Stream:
     """Cleans the words and converts their times to whole ticks of ``grid``.
 
     Empty words are dropped and white space inside a word becomes one space
     (the word stays one unit). Starts are made non-decreasing and every end
     at least its start, so words that come out of order keep their order.
     A word whose speaker is ``None`` takes the speaker of the word before.
+    With ``constraints``, a word ends no later than :func:`spoken_end`.
     """
     stream = _Stream([], [], [], [])
     speaker = None
@@ -673,6 +705,8 @@ def _prepare(words: Iterable, grid: _Grid = _Grid(1000.0)) -> _Stream:
                 raise ValueError(f"word {text!r} has an invalid time: {value!r}")
         if not text:
             continue
+        if constraints is not None:
+            end = spoken_end(text, start, end, constraints)
         start_ms = grid.floor(start)
         if stream.starts:
             start_ms = max(start_ms, stream.starts[-1])
@@ -837,7 +871,7 @@ def split_into_cues(
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     grid = _Grid.of(constraints)
-    stream = _prepare(words, grid)
+    stream = _prepare(words, grid, constraints)
     if not stream.texts:
         return []
     splitter = _Splitter(stream, constraints, conjunctions, long_pause, max_pause, grid)

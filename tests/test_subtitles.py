@@ -19,6 +19,7 @@ from speechbrain_subtitle.subtitles import (
     break_lines,
     check_cues,
     split_into_cues,
+    spoken_end,
     to_srt,
     to_text,
     to_vtt,
@@ -93,6 +94,9 @@ def on_grid(seconds, fps):
 
 def assert_well_formed(cues, words, constraints):
     """Checks the properties every output has, however fast the speech."""
+    # The splitter times cues by the words' spoken ends (a word held much longer
+    # than its characters need ends early): check against those.
+    words = [Word(w.text, w.start, spoken_end(w.text, w.start, w.end, constraints)) for w in words]
     # Word times are snapped outwards to the frame grid (up to a frame each
     # way) and gaps rounded up to whole frames.
     MS = 0.002 + (2 / constraints.fps if constraints.fps else 0.0)
@@ -851,3 +855,17 @@ def test_writers_round_trip_split_output(words):
     assert [
         (c.start_time.in_milliseconds(), c.end_time.in_milliseconds(), c.lines) for c in vtt
     ] == [(round(cue.start * 1000), round(cue.end * 1000), cue.lines) for cue in cues]
+
+
+def test_a_word_held_across_a_pause_does_not_stretch_its_cue():
+    # CTC alignments can hold a token through the silence after it: "u" timed 5 s.
+    words = [Word("Dank", 0.0, 0.3), Word("u.", 0.35, 5.4), Word("Tot", 6.0, 6.2),
+             Word("morgen.", 6.25, 6.8)]  # fmt: skip
+    cues = split_into_cues(words)
+    assert [c.text for c in cues][0] == "Dank u."
+    assert cues[0].end <= 1.5  # shown for its reading time, not through the pause
+    assert not kinds(check_cues(cues)) & {"too short", "too fast"}
+    held = split_into_cues(words, CueConstraints(word_seconds_per_char=0))
+    assert held[0].end >= 5.4  # the option off: the word's own time
+    with pytest.raises(ValueError, match="word_seconds_per_char"):
+        CueConstraints(word_seconds_per_char=-1)
