@@ -496,7 +496,9 @@ def _check(args):
         min_duration=args.min_duration,
         fps=args.fps,
     )
-    report = quality_report(read_cues(args.file), constraints, args.duration, worst=args.worst)
+    report = quality_report(
+        read_cues(args.file), constraints, args.duration, worst=args.worst, max_pause=args.max_pause
+    )
     if args.json:
         print(json.dumps({"file": args.file, **report}, ensure_ascii=False, indent=2))
     else:
@@ -832,6 +834,13 @@ def build_parser():
     _add_cue_options(p)
     p.add_argument("--duration", type=float, help="audio length in seconds (flags cues after it)")
     p.add_argument("--worst", type=int, default=3, help="worst cues shown per rule (default: 3)")
+    p.add_argument(
+        "--max-pause",
+        type=float,
+        default=2.0,
+        help="a silence longer than this (seconds) after a cue that ends a sentence ends the "
+        "cue: a one-word cue across it does not count as mergeable (default: 2)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_check)
 

@@ -27,7 +27,8 @@ be compared by numbers. The rules (:data:`RULES`):
     a cue of a single word;
 ``one_word_mergeable``
     of those, the ones that could join the cue before or after within the
-    line, duration and reading-speed limits;
+    line, duration and reading-speed limits (not across a silence longer
+    than ``max_pause`` after a sentence end: that ends a cue);
 ``mid_sentence``
     a cue whose text does not end a sentence (``.``, ``!``, ``?`` or ``…``,
     possibly followed by a closing quote or bracket) while a next cue
@@ -62,6 +63,7 @@ from collections.abc import Sequence
 from speechbrain_subtitle.subtitles import (
     _CLOSERS,
     _SENTENCE_END,
+    MAX_PAUSE,
     Cue,
     CueConstraints,
     break_lines,
@@ -131,6 +133,7 @@ def quality_report(
     constraints: CueConstraints | None = None,
     duration: float | None = None,
     worst: int = 3,
+    max_pause: float = MAX_PAUSE,
 ) -> dict:
     """Counts, per rule, the cues that break it, and keeps the worst of them.
 
@@ -145,6 +148,11 @@ def quality_report(
         Length of the audio in seconds: cues ending after it are counted.
     worst : int
         How many of the worst cues to keep per rule.
+    max_pause : float
+        Longest gap (seconds) after a cue that ends a sentence across which
+        ``one_word_mergeable`` may join it to the next; the same silence
+        after a sentence ends a cue in
+        :func:`~speechbrain_subtitle.subtitles.split_into_cues`.
 
     Returns
     -------
@@ -210,6 +218,9 @@ def quality_report(
             for other in neighbours:
                 a, b = sorted((index, other))
                 joined = _words(cues[a]) + _words(cues[b])
+                gap = cues[b].start - cues[a].end
+                if gap > max_pause + _EPS and _ends_sentence(cues[a]):
+                    continue
                 if _fits(joined, cues[a].start, cues[b].end, constraints):
                     add("one_word_mergeable", index, 1)
                     break

@@ -17,8 +17,8 @@ end, a long pause or a change of speaker; more after a comma, semicolon or
 colon; more before one of the :data:`DUTCH_BREAK_WORDS` (conjunctions and
 prepositions); most anywhere else, and it is penalised heavily inside what
 looks like a name ("Jan Peeters", "Den Haag"). A cut inside a sentence that
-would fit one cue (its lines, its duration, its reading speed, no pause
-above ``max_pause``) costs much more, so such a sentence stays whole; a
+would fit one cue (its lines, its duration, its reading speed; a pause
+inside it does not count) costs much more, so such a sentence stays whole; a
 pause inside a sentence makes a cut cheaper only where the sentence has to
 be cut anyway. Every cue costs a little, and a cue of one word (or of two
 words that are not a whole sentence) costs more, so short fragments are
@@ -41,12 +41,14 @@ silence that follows (at most ``max_lead`` past the last word, and up to
 ``min_gap`` before the next cue), and when that is not enough it is shown
 earlier, up to ``max_lead`` before its first word, and where the cue before
 is up longer than its own text needs, that one ends earlier to make room
-(never before its last word starts). When speech runs on with no room for
-any of this, the cue stays too fast and :func:`check_cues` reports it;
-words are never dropped. A cue is therefore never up longer than its
-words plus the reading time its text needs. Cues are at least ``min_gap``
-apart: when the next word follows without a pause, the earlier cue ends
-``min_gap`` before it, that is slightly before its own last word ends.
+(never before its last word starts). As a last resort the next cue starts
+up to ``max_delay`` after its first word, when its own text keeps the time
+it needs. When speech runs on with no room for any of this, the cue stays
+too fast and :func:`check_cues` reports it; words are never dropped. A
+cue is therefore never up longer than its words plus the reading time its
+text needs. Cues are at least ``min_gap`` apart: when the next word
+follows without a pause, the earlier cue ends ``min_gap`` before it, that
+is slightly before its own last word ends.
 
 With ``fps`` (25 by default) all of this is done in whole frames: a word
 starts on the frame at or before its start and ends on the frame at or
@@ -255,6 +257,10 @@ class CueConstraints:
     max_lead : float
         How long text may be shown before its first word starts or after
         its last word ends, in seconds.
+    max_delay : float
+        How long a cue may start after its first word, in seconds, to give
+        the cue before the time ``min_duration`` or ``max_cps`` needs when
+        nothing else does (5 frames at 25 fps by default; 0 = never).
     fps : float
         Frame rate of the video the subtitles go with: cue times are put
         on its frames (frame ``k`` at ``k / fps`` s, rounded to the
@@ -290,6 +296,7 @@ class CueConstraints:
     max_duration: float = 7.0
     min_gap: float = 2 / 25
     max_lead: float = 1.5
+    max_delay: float = 0.2
     fps: float = 25.0
     word_seconds_per_char: float = 0.15
 
@@ -298,7 +305,8 @@ class CueConstraints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        numbers = ("max_cps", "min_duration", "max_duration", "min_gap", "max_lead", "fps")
+        numbers = ("max_cps", "min_duration", "max_duration", "min_gap", "max_lead", "max_delay")
+        numbers += ("fps",)
         for name in numbers + ("word_seconds_per_char",):
             value = getattr(self, name)
             if (
@@ -320,6 +328,10 @@ class CueConstraints:
                 f"max_duration ({self.max_duration})"
             )
 
+
+#: A pause longer than this (seconds) after a sentence ends a cue
+#: (:func:`split_into_cues`'s default).
+MAX_PAUSE = 2.0
 
 #: Shortest time :func:`spoken_end` allows a word, in seconds.
 MIN_WORD_SECONDS = 0.5
@@ -757,6 +769,7 @@ class _Limits:
     max_lead: int
     max_cps: float
     per_second: float = 1000.0
+    max_delay: int = 0
 
     @classmethod
     def of(cls, constraints: CueConstraints, grid: _Grid = _Grid(1000.0)) -> _Limits:
@@ -768,6 +781,7 @@ class _Limits:
             max_lead=grid.floor(constraints.max_lead),
             max_cps=constraints.max_cps,
             per_second=grid.per_second,
+            max_delay=grid.floor(constraints.max_delay),
         )
 
     def reading(self, chars: int) -> int:
@@ -785,7 +799,7 @@ def split_into_cues(
     conjunctions: Collection[str] = DUTCH_BREAK_WORDS,
     *,
     long_pause: float = 0.7,
-    max_pause: float | None = 2.0,
+    max_pause: float | None = MAX_PAUSE,
 ) -> list[Cue]:
     """Groups timed words into subtitle cues.
 
@@ -797,7 +811,8 @@ def split_into_cues(
     inside what looks like a name when there is a choice; one-word cues
     only when nothing else fits. Every cue fits ``max_lines`` lines of
     ``max_chars_per_line`` characters and its words span at most
-    ``max_duration``. A pause longer than ``max_pause`` always ends a cue.
+    ``max_duration``. A pause longer than ``max_pause`` after a sentence
+    always ends a cue; inside a sentence only the limits cut.
 
     A cue is shown from its first word to its last, kept up longer (up to
     ``max_lead`` into the following silence) or shown earlier (up to
@@ -834,8 +849,9 @@ def split_into_cues(
     long_pause : float
         A pause of at least this many seconds is a good place to end a cue.
     max_pause : float, optional
-        A pause longer than this many seconds always ends a cue (``None``:
-        only the ``max_duration`` limit does).
+        A pause longer than this many seconds after a sentence (or at a
+        change of speaker) always ends a cue (``None``: only the limits do).
+        Inside a sentence a pause never forces a cut: only the limits do.
 
     Returns
     -------
@@ -892,7 +908,8 @@ class _Splitter:
     long_pause : float
         Seconds of silence that make a good cut.
     max_pause : float or None
-        Seconds of silence that always make a cut.
+        Seconds of silence that always make a cut after a sentence or at a
+        change of speaker.
     grid : _Grid
         The time grid of the stream (milliseconds or frames).
     """
@@ -910,6 +927,14 @@ class _Splitter:
         for end in stream.ends:
             reach.append(max(end, reach[-1]) if reach else end)
         self.pauses = [stream.starts[k + 1] - reach[k] for k in range(n - 1)]
+        self.sentence_ends = [_ends_sentence(text) for text in stream.texts]
+        # Where a pause above max_pause forces a cut: after a sentence or at a change
+        # of speaker (inside a sentence only the limits cut).
+        self.hard_pause = [
+            self.pauses[k] > self.max_pause
+            and (self.sentence_ends[k] or stream.speakers[k + 1] != stream.speakers[k])
+            for k in range(n - 1)
+        ]
         self.line_costs = _break_costs(stream.texts, conjunctions)
         for k, pause in enumerate(self.pauses):
             if pause >= grid.ceil(long_pause):
@@ -919,7 +944,6 @@ class _Splitter:
             if stream.speakers[k + 1] != stream.speakers[k]:
                 self.cut_costs[k] = 0.0
         self.cut_costs.append(0.0)  # the end of the stream
-        self.sentence_ends = [_ends_sentence(text) for text in stream.texts]
         self.max_text = constraints.max_lines * (constraints.max_chars_per_line + 1) - 1
         # A sentence that fits one cue should be one: cutting inside it costs extra.
         for first, last in self.sentences():
@@ -943,12 +967,13 @@ class _Splitter:
         """Whether words ``first`` to ``last - 1`` can be one cue within every limit.
 
         The text must fit the lines, the words must span at most
-        ``max_duration`` with no pause above ``max_pause``, and the cue must
+        ``max_duration`` with no pause above ``max_pause`` after a sentence or
+        at a change of speaker, and the cue must
         be readable at ``max_cps`` when it stays up ``max_lead`` after its
         last word.
         """
         stream, limits = self.stream, self.limits
-        if any(self.pauses[k] > self.max_pause for k in range(first, last - 1)):
+        if any(self.hard_pause[k] for k in range(first, last - 1)):
             return False
         span = max(stream.ends[first:last]) - stream.starts[first]
         if span > limits.max_duration:
@@ -963,8 +988,9 @@ class _Splitter:
         """The first words of the cues that may end with word ``last - 1``.
 
         Going back from ``last - 1``, a cue stops growing at a pause longer
-        than ``max_pause``, when its text cannot fit ``max_lines`` lines or
-        when its words span more than ``max_duration``.
+        than ``max_pause`` after a sentence or at a change of speaker, when
+        its text cannot fit ``max_lines`` lines or when its words span more
+        than ``max_duration``.
         """
         stream = self.stream
         chars = len(stream.texts[last - 1])
@@ -974,7 +1000,7 @@ class _Splitter:
             chars += len(stream.texts[first]) + 1
             span_end = max(span_end, stream.ends[first])
             if (
-                self.pauses[first] > self.max_pause
+                self.hard_pause[first]
                 or chars > self.max_text
                 or span_end - stream.starts[first] > self.limits.max_duration
             ):
@@ -1081,12 +1107,34 @@ def _time_cues(stream: _Stream, groups, limits: _Limits, grid: _Grid = _Grid(100
             if shift > 0:
                 before[1] -= shift
                 start -= shift
+        if end - start < needed and index + 1 < len(groups):
+            # Last resort: the next cue starts up to max_delay after its first word,
+            # when its own text keeps the time it needs.
+            room = min(
+                needed - (end - start),
+                _delay_room(stream, groups, index, limits),
+                words_end + limits.max_lead - end,
+                start + limits.max_duration - end,
+            )
+            end += max(0, room)
         times.append([start, end, needed, words_start, stream.starts[last - 1]])
         previous_end = end
     return [
         Cue(grid.seconds(start), grid.seconds(end), list(lines))
         for (start, end, *_), (_, _, lines) in zip(times, groups)
     ]
+
+
+def _delay_room(stream: _Stream, groups, index: int, limits: _Limits) -> int:
+    """How much later than its first word the cue after ``index`` can start (ticks)."""
+    first, last, lines = groups[index + 1]
+    words_start = stream.starts[first]
+    latest_end = max(stream.ends[first:last]) + limits.max_lead
+    if index + 2 < len(groups):
+        latest_end = min(latest_end, stream.starts[groups[index + 2][0]] - limits.min_gap)
+    latest_end = min(latest_end, words_start + limits.max_duration)
+    needed = limits.needed(sum(len(line) for line in lines))
+    return min(limits.max_delay, latest_end - needed - words_start)
 
 
 # ---------------------------------------------------------------------------

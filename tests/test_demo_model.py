@@ -65,3 +65,33 @@ def test_fine_tune_the_demo_model_for_a_few_steps(tmp_path):
     folder = export_model(out, tmp_path / "exported")
     again = SubtitleASR.from_hparams(source=str(folder), savedir=str(folder))
     assert again.transcribe_file(str(DEMO_MODEL / "example.wav"), greedy=True).verbatim
+
+
+REAL_CLIPS = sorted((FIXTURES / "real_speech" / "librivox").glob("*.wav")) + [
+    FIXTURES / "real_speech" / "pyannote_sample.wav",
+    FIXTURES / "broadcast" / "journaal.flac",
+    FIXTURES / "broadcast" / "weerbericht.wav",
+]
+
+
+def test_cues_on_the_real_fixture_clips_pass_the_subtitle_check(tmp_path, capsys):
+    # The demo model writes nonsense on real speech, but whatever text it writes must be
+    # cut into cues a subtitler accepts: `check` counts no broken rule, no mergeable
+    # one-word cue and no cut sentence that would fit one cue.
+    from speechbrain_subtitle import cli
+
+    out = tmp_path / "subs"
+    args = ["transcribe", *map(str, REAL_CLIPS), "--out", str(out), "--format", "srt"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    cues = 0
+    for clip in REAL_CLIPS:
+        srt = out / f"{clip.stem}.srt"
+        assert cli.main(["check", str(srt), "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        cues += report["cues"]
+        broken = {k: v["count"] for k, v in report["rules"].items() if v["count"]}
+        # a one-word cue or a cue ending mid-sentence is allowed only when it can't be
+        # helped (the counts below say so)
+        assert set(broken) <= {"one_word", "mid_sentence"}, (clip.name, report["rules"])
+    assert cues >= 5

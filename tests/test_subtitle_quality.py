@@ -312,9 +312,10 @@ def cue_of_each_word(cues):
 PROGRAMMES = {
     # seed, pace, hesitation, between; counts expected besides one_word/mid_sentence
     "steady": (1, 1.0, 0.15, 0.5, {}),
-    # "Het weer." (0.52 s of speech) between two cues that are themselves at the
-    # reading-speed limit, 0.08 s and 0.13 s away: 0.84 s is all there is
-    "fast, short pauses": (2, 0.8, 0.2, 0.3, {"too_short": 1}),
+    # "Het weer." (0.52 s of speech) sits between a cue at the reading-speed limit and
+    # one with time to spare, 0.08 s and 0.13 s away: it reaches 1 s only because
+    # the next cue starts 4 frames after its first word (max_delay)
+    "fast, short pauses": (2, 0.8, 0.2, 0.3, {}),
     "slow, long pauses": (3, 1.2, 0.1, 1.0, {}),
 }
 
@@ -347,9 +348,11 @@ def test_programme_cues_pass_a_subtitler(name):
     for first, last in sentences:
         if owner[first] != owner[last - 1]:
             assert (first, last) not in fitting
-    # no cue stays up much longer than its words plus the reading time of its text
+    # no cue stays up much longer than its words plus the reading time of its text,
+    # none starts more than max_delay after its first word
     for cue, number in zip(cues, range(len(cues))):
         spoken = [w for w, o in zip(words, owner) if o == number]
+        assert cue.start <= spoken[0].start + constraints.max_delay + 1e-9
         reading = max(constraints.min_duration, len(cue.text) / constraints.max_cps)
         assert cue.end <= max(spoken[-1].end, cue.start + reading) + 0.04 + 1e-9
 
@@ -363,6 +366,18 @@ def test_pause_inside_a_short_sentence_does_not_split_it():
     cues = split_into_cues(words)
     assert cues[0].lines == ["Dank u wel."]
     assert (cues[0].start, cues[0].end) == (10.0, 12.6)
-    # a pause above max_pause (2 s) still ends a cue
+    # so does a pause above max_pause (2 s): inside a sentence only the limits cut
     late = [Word("Dank", 10.0, 10.3), Word("u", 12.5, 12.6), Word("wel.", 12.65, 13.0)]
+    assert [c.text for c in split_into_cues(late)] == ["Dank u wel."]
+    late[1:] = [Word("u", 16.5, 16.6), Word("wel.", 16.65, 17.1)]  # 7.1 s: over max_duration
     assert [c.text for c in split_into_cues(late)] == ["Dank", "u wel."]
+    # after a sentence end it does cut, and check does not call that mergeable
+    # (check sees only cue times: the first cue stays up 1 s, so the gap it sees is 1.2 s
+    # shorter than the silence)
+    apart = [Word("Dank.", 10.0, 10.3), Word("Ja.", 12.5, 12.6)]
+    assert [c.text for c in split_into_cues(apart)] == ["Dank.", "Ja."]
+    apart[1:] = [Word("Ja.", 13.5, 13.6)]
+    cues = split_into_cues(apart)
+    assert [c.text for c in cues] == ["Dank.", "Ja."]
+    assert counts(quality_report(cues)) == {"one_word": 2}
+    assert counts(quality_report(cues, max_pause=3.0)) == {"one_word": 2, "one_word_mergeable": 2}

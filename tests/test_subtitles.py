@@ -166,6 +166,7 @@ def test_constraints_defaults():
     assert constraints.max_duration == 7.0
     assert constraints.min_gap == 0.08  # two frames at 25 fps
     assert constraints.max_lead == 1.5
+    assert constraints.max_delay == 0.2  # five frames at 25 fps
     assert constraints.fps == 25.0
 
 
@@ -416,13 +417,20 @@ def test_sentence_end_and_pause_are_preferred_boundaries():
     assert check_cues(cues) == []
 
 
-def test_long_pause_always_ends_a_cue():
-    words = [Word("Ja", 0.0, 0.3), Word("nee", 2.5, 2.8)]
+def test_long_pause_after_a_sentence_always_ends_a_cue():
+    words = [Word("Ja.", 0.0, 0.3), Word("Nee.", 2.5, 2.8)]
     assert len(split_into_cues(words)) == 2
     assert len(split_into_cues(words, max_pause=None)) == 1
     assert (
         len(split_into_cues(words, max_pause=None, constraints=CueConstraints(max_duration=2))) == 2
     )
+    # also at a change of speaker
+    words = [Word("ja", 0.0, 0.3, "A"), Word("nee", 2.5, 2.8, "B")]
+    assert len(split_into_cues(words)) == 2
+    # inside a sentence only the limits cut
+    words = [Word("Ja", 0.0, 0.3), Word("nee.", 2.5, 2.8)]
+    assert [c.text for c in split_into_cues(words)] == ["Ja nee."]
+    assert len(split_into_cues(words, CueConstraints(max_duration=2))) == 2
 
 
 def test_cue_words_span_at_most_max_duration():
@@ -458,6 +466,35 @@ def test_fast_cue_is_extended_then_shown_earlier():
     assert cues[0].end == pytest.approx(2.5 - 0.084)
     assert cues[0].start == pytest.approx(cues[0].end - 1.824)
     assert check_cues(cues, plain) == []
+
+
+def test_next_cue_starts_later_when_only_that_gives_the_minimum_duration():
+    # "Het weer." lasts 0.8 s, follows a cue at the reading-speed limit at once
+    # (nothing to borrow before it) and is followed after 0.1 s by a slow cue with
+    # time to spare: the slow cue starts max_delay at most after its first word
+    words = timed("De oppositie noemt het plan onbetaalbaar en vraagt een debat in het "
+                  "parlement.", start=0.0, duration=0.36, gap=0.0)  # fmt: skip
+    words += timed("Het weer.", start=words[-1].end + 0.04, duration=0.4, gap=0.0)
+    slow_start = words[-1].end + 0.1
+    slow = "Het blijft de hele dag droog en zonnig met temperaturen tot twintig graden."
+    words += timed(slow, start=slow_start, duration=0.45, gap=0.0)
+    constraints = CueConstraints(max_lead=0.3)
+    cues = split_into_cues(words, constraints)
+    assert [c.text for c in cues][1:] == ["Het weer.", slow]
+    assert cues[1].duration == pytest.approx(1.0)
+    assert 0 < cues[2].start - slow_start <= 0.2 + 1e-9
+    assert not kinds(check_cues(cues, constraints)) & {"too short"}
+    # without the allowance the cue stays short and is reported
+    strict = CueConstraints(max_lead=0.3, max_delay=0.0)
+    cues = split_into_cues(words, strict)
+    assert cues[1].duration < 1.0
+    assert cues[2].start == pytest.approx(round(slow_start * 25) / 25, abs=0.041)
+    assert "too short" in kinds(check_cues(cues, strict))
+    # a next cue that needs all of its own time does not move
+    words[-13:] = timed(slow, start=slow_start, duration=0.3, gap=0.0)
+    cues = split_into_cues(words, constraints)
+    assert cues[2].start <= slow_start + 1e-9
+    assert "too short" in kinds(check_cues(cues, constraints))
 
 
 def test_unavoidably_fast_speech_is_kept_and_reported():
@@ -658,7 +695,7 @@ constraints_strategy = st.builds(
 @PROPERTY
 @given(word_streams())
 def test_split_property_default_constraints(words):
-    constraints = CueConstraints()
+    constraints = CueConstraints(max_lead=0.3)
     cues = split_into_cues(words, constraints)
     assert_well_formed(cues, words, constraints)
 
@@ -673,7 +710,7 @@ def test_split_property_any_constraints(words, constraints):
 @PROPERTY
 @given(word_streams(rate=12.0))
 def test_split_property_slow_speech_is_readable(words):
-    constraints = CueConstraints()
+    constraints = CueConstraints(max_lead=0.3)
     cues = split_into_cues(words, constraints)
     assert_well_formed(cues, words, constraints)
     problems = check_cues(cues, constraints)
@@ -701,7 +738,7 @@ def test_split_property_min_duration_with_pauses(words):
 
 
 def test_check_cues_reports_each_kind():
-    constraints = CueConstraints()
+    constraints = CueConstraints(max_lead=0.3)
     cues = [
         Cue(0.0, 1.0, ["a" * 43]),
         Cue(0.5, 9.0, ["een", "twee", "drie"]),
