@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthesize import (  # noqa: E402 - after the path set-up above
+    DEFAULT_GENERATOR,
     DEFAULT_NOISE_DB,
     SIZES,
     ToolMissingError,
@@ -42,7 +43,9 @@ def parse_args(argv=None):
         description=(
             "Build SyntheticNL: espeak-ng speech of template-generated Flemish sentences, "
             "each with a verbatim transcript and a subtitle, split into train (verbatim-only "
-            "and subtitle-only rows), valid and test (both texts, held-out test speakers). "
+            "and subtitle-only rows), valid and test (both texts, held-out test speakers); "
+            "generator 2 adds test_unseen (held-out templates, vocabulary and voices, with "
+            "noise and reverberation) and augments half of the training rows. "
             "Synthetic speech: results on it say nothing about real speech."
         )
     )
@@ -62,7 +65,22 @@ def parse_args(argv=None):
         default=DEFAULT_NOISE_DB,
         help=f"Gaussian noise level in dBFS (default {DEFAULT_NOISE_DB:g})",
     )
-    noise.add_argument("--no-noise", action="store_true", help="write clean audio")
+    noise.add_argument("--no-noise", action="store_true", help="no Gaussian noise floor")
+    parser.add_argument(
+        "--generator",
+        type=int,
+        default=DEFAULT_GENERATOR,
+        choices=(1, 2),
+        help=(
+            f"generator version (default {DEFAULT_GENERATOR}); 1 rebuilds the version 1 "
+            "corpus exactly (no test_unseen, no augmentation)"
+        ),
+    )
+    parser.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="generator 2: no noise or reverberation augmentation",
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace a corpus already in --out"
     )
@@ -84,6 +102,8 @@ def main(argv=None):
             noise_db=None if args.no_noise else args.noise_db,
             progress=not args.quiet,
             overwrite=args.overwrite,
+            generator=args.generator,
+            augment=not args.no_augment,
         )
     except (ToolMissingError, FileExistsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -43,13 +43,18 @@ Example
 [True, True]
 """
 
+import hashlib
 import random
 import re
 from dataclasses import asdict, dataclass, field
 
 from speechbrain_subtitle.metrics import spell_number_nl, spell_ordinal_nl
 
-GENERATOR_VERSION = "1.0"
+# Version 1: the original templates and vocabulary. Version 2: more templates
+# and vocabulary, four new domains, and held-out templates and vocabulary for a
+# test split the training never sees.
+GENERATOR_VERSIONS = {1: "1.0", 2: "2.0"}
+GENERATOR_VERSION = GENERATOR_VERSIONS[2]
 
 # ---------------------------------------------------------------------------
 # Dutch number speller
@@ -567,6 +572,250 @@ DOMAIN_WEIGHTS = {"news": 0.28, "weather": 0.14, "sports": 0.2, "daily": 0.32, "
 
 THINGS = ("fiets", "jas", "computer", "zetel", "tafel", "gsm", "koelkast", "wasmachine")
 
+# ---------------------------------------------------------------------------
+# Generator version 2: more vocabulary, more templates, new domains. Version 1
+# above stays untouched, so that ``generator=1`` rebuilds the old corpus.
+# ---------------------------------------------------------------------------
+
+PLACES_EXTRA = (
+    "Ronse Geraardsbergen Wevelgem Zwevegem Merelbeke Lochristi Zele Hamme Lede Puurs "
+    "Kalmthout Hoogstraten Arendonk Balen Dessel Nijlen Duffel Kontich Boechout Ranst "
+    "Zoersel Brecht Stabroek Zwijndrecht Kruibeke Stekene Maldegem Aalter Haacht Zemst "
+    "Grimbergen Dilbeek Liedekerke Overijse Tervuren Kortenberg Rotselaar Zoutleeuw "
+    "Maaseik Lanaken Tessenderlo Hamont Dilsen Hoegaarden"
+).split()
+REGIONS_EXTRA = (
+    "het Hageland",
+    "de Noorderkempen",
+    "de Leiestreek",
+    "de Denderstreek",
+    "Zuid-Limburg",
+)
+FIRST_NAMES_EXTRA = (
+    "Noor Mats Lucas Emma Louise Finn Mila Vic Liam Amber Robbe Febe Kobe Margot Senne Lukas "
+    "Yana Elise Siebe Hanna Mathias Laura Ward Axelle"
+).split()
+LAST_NAMES_EXTRA = (
+    "Van Looy",
+    "De Wilde",
+    "Van Aert",
+    "Vervoort",
+    "Geerts",
+    "Dewulf",
+    "Van Hecke",
+    "Sterckx",
+    "Baeten",
+    "Van Roey",
+    "De Clercq",
+    "Lenaerts",
+    "Verlinden",
+    "Moens",
+    "Van Dyck",
+)
+CLUBS_EXTRA = ("OH Leuven", "Sint-Truiden", "Union", "KAA Gent", "Deinze", "Beveren", "Lokeren")
+RACES_EXTRA = ("Parijs-Roubaix", "de Amstel Gold Race", "Luik-Bastenaken-Luik", "de Waalse Pijl")
+RIVERS_EXTRA = ("Mandel", "Gete", "Zwalm", "Mark")
+HOLIDAYS_EXTRA = ("Zweden", "Noorwegen", "Schotland", "Ierland", "Denemarken", "Tenerife")
+PAPERS_EXTRA = ("Knack", "Humo", "Trends")
+BUILDINGS_EXTRA = (
+    "een kerk",
+    "een woonzorgcentrum",
+    "een kantoorgebouw",
+    "een schuur",
+    "een supermarkt",
+)
+PROJECTS_EXTRA = ("een nieuwe sporthal", "groene daken", "een jeugdhuis", "een fietsbrug")
+CAUSES_EXTRA = ("een lek in een waterleiding", "een stroompanne", "een gekantelde vrachtwagen")
+TREND_NOUNS_EXTRA = ("studenten", "vluchten", "diefstallen", "zonnepanelen")
+VEGETABLES_EXTRA = ("spinazie", "rode kool", "courgette", "venkel")
+PARKS_EXTRA = ("het Rivierenhof", "de Hoge Kempen", "het Citadelpark", "het Meerdaalwoud")
+COMPANIES_EXTRA = ("de VRT", "Fluvius", "Proximus", "Brussels Airlines")
+PERIODS_EXTRA = ("winter", "maand", "week")
+THINGS_EXTRA = ("laptop", "lamp", "kast", "stofzuiger")
+ROADS_EXTRA = (("e", 42), ("a", 11), ("r", 4))
+FESTIVALS = (
+    "Rock Werchter",
+    "Pukkelpop",
+    "de Gentse Feesten",
+    "Tomorrowland",
+    "Graspop",
+    "de Lokerse Feesten",
+    "Couleur Café",
+    "het Cactusfestival",
+    "Marktrock",
+    "Sfinks",
+    "Suikerrock",
+    "Boomtown",
+)
+SUBJECTS = (
+    "wiskunde",
+    "Frans",
+    "Engels",
+    "geschiedenis",
+    "aardrijkskunde",
+    "biologie",
+    "chemie",
+    "fysica",
+    "Nederlands",
+    "muziek",
+    "informatica",
+    "economie",
+)
+AILMENTS = (
+    "de griep",
+    "een verkoudheid",
+    "keelpijn",
+    "hoofdpijn",
+    "rugpijn",
+    "koorts",
+    "een buikgriep",
+    "hooikoorts",
+    "een oorontsteking",
+    "migraine",
+)
+STREETS = (
+    "de Meir",
+    "de Veldstraat",
+    "de Kouter",
+    "de Grote Markt",
+    "de Bondgenotenlaan",
+    "de Steenstraat",
+    "de Stationsstraat",
+    "de Kerkstraat",
+    "de Leopoldlaan",
+    "de Nieuwstraat",
+    "de Dorpsstraat",
+    "de Molenstraat",
+)
+INSTRUMENTS = (
+    "piano",
+    "gitaar",
+    "viool",
+    "drums",
+    "trompet",
+    "saxofoon",
+    "cello",
+    "dwarsfluit",
+    "accordeon",
+    "klarinet",
+)
+
+TEMPLATES_V2_EXTRA = {
+    "news": [
+        ("F", "In {place} is <in de loop van de nacht=>'s nachts> ingebroken in {building}."),
+        ("F", "De gemeenteraad van {place} trekt {euro_big} uit voor {project}."),
+        (
+            "F",
+            "Het aantal {trend} in {region} steeg <het voorbije jaar=>vorig jaar> met {pct:2:30}.",
+        ),
+        ("F", "Burgemeester {last} van {place} is <niet meer=>niet> herkozen."),
+        ("F", "{company} verwacht {weekday} hinder door een staking."),
+        ("F", "<Na afloop van=>Na> de vergadering gaf {person} een korte toelichting."),
+        ("F", "Het gerecht in {place} onderzoekt <een aantal=>enkele> verdachte transacties."),
+        ("S", "[Ik|'k] heb [dat|da] ^ <allemaal=>> van [mijn|mijne] keuken uit gezien."),
+        ("S", "Die brand in {place}, [dat|da] was <echt=>> [heel erg|keierg]."),
+    ],
+    "weather": [
+        ("F", "<In de loop van de avond=>Vanavond> trekt er een regenzone over {region}."),
+        ("F", "Op {weekday} blijft het zwaarbewolkt met maxima van {temp:4:18}."),
+        (
+            "F",
+            "Het weerinstituut waarschuwt voor <hevige=>zware> rukwinden tot "
+            "{count:kilometer per uur=km/u:60:110}.",
+        ),
+        ("F", "Vannacht vriest het <licht=>> in {region}, tot {temp:-6:0}."),
+        ("S", "[Het|'t] heeft hier <de hele=>de hele> nacht gestormd."),
+        ("S", "[Ik|'k] heb [mijn|mijne] paraplu <weer eens=>weer> thuis laten liggen."),
+    ],
+    "sports": [
+        ("F", "{club} speelt op {weekday} thuis tegen {club}."),
+        ("F", "{person} won <vandaag=>vandaag> de sprint in {race}."),
+        ("F", "De doelman van {club} is <voor een periode van=>voor> {count:weken:2:10} out."),
+        ("F", "{club} eindigde het seizoen op de {ordinal:3:18} plaats."),
+        ("S", "We hebben [het|'t] <gewoon=>> laten liggen in de tweede helft."),
+        ("S", "[Ik|'k] ben blij [dat|da] ik <terug=>weer> kan spelen na mijn blessure."),
+        ("S", "Die penalty had ik <echt=>> moeten pakken."),
+    ],
+    "daily": [
+        ("S", "[Ik|'k] moet nog {count:boodschappen:3:9} doen voor [het|'t] weekend."),
+        ("S", "[Mijn zus|Ons zus] woont <sinds kort=>nu> in {place}."),
+        ("S", "We hebben een nieuwe {thing} gekocht voor {euro:50:900}."),
+        ("S", "[Kan je|Kunt ge|Kunde] [mij|me] om {clock} <eens|ne keer=>> bellen?"),
+        ("S", "[Ik|'k] ga {weekday} <een beetje|een bitje=>wat> in de tuin werken."),
+        ("S", "[De|Den] bus naar {place} was <weer=>weer> {count:minuten:5:40} te laat."),
+        ("S", "[Heb je|Hebt ge|Hebde] {first} <al=>al> gezien sinds zijn verhuis?"),
+        ("S", "Het feest van {first} begint om {clock} in {place}."),
+    ],
+    "greetings": [
+        ("F", "Goedemiddag, hier is {person} met het middagnieuws."),
+        ("F", "Dit was {person} voor de redactie in {place}."),
+        ("S", "[Smakelijk|smakelijk eten], {first}!"),
+        ("S", "[Goedemiddag|goeiemiddag], {first}, alles goed?"),
+        ("S", "[Slaapwel|slaap zacht], {first}."),
+    ],
+    "culture": [
+        ("F", "{festival} lokte dit jaar {count:bezoekers:20000:95000}."),
+        ("F", "Het museum in {place} toont vanaf {date} werk van {person}."),
+        ("F", "De voorstelling in {place} is <volledig=>> uitverkocht."),
+        ("F", "De nieuwe roman van {person} verschijnt op {date}."),
+        ("F", "De stad {place} krijgt {euro_mil} voor een nieuw concertgebouw."),
+        ("S", "[Ik|'k] speel <al=>al> {count:jaar:3:30} {instrument}."),
+        ("S", "We zijn <dit jaar=>> voor de {ordinal:2:9} keer naar {festival} geweest."),
+        ("S", "Die film was <echt=>> [heel spannend|keispannend]."),
+        ("S", "[Ik|'k] heb tickets voor {festival} gekocht voor {euro:60:350}."),
+        ("S", "[Mijn dochter|Ons dochter] leert {instrument} aan de muziekacademie."),
+    ],
+    "health": [
+        ("F", "In {region} hebben <op dit moment=>nu> {count:mensen:200:9000} last van {ailment}."),
+        ("F", "Het ziekenhuis van {place} opent een nieuwe afdeling op {date}."),
+        ("F", "De wachttijd bij de spoed bedraagt <gemiddeld=>gemiddeld> {count:minuten:30:240}."),
+        ("F", "<Ongeveer=>Zo'n> {pct:5:40} van de Vlamingen rookt <nog altijd=>nog>."),
+        ("S", "[Ik|'k] heb al {count:dagen:2:10} last van {ailment}."),
+        ("S", "De dokter heeft [mij|me] <voor een week=>een week> thuis gezet."),
+        ("S", "[Ik ben|'k ben] <eigenlijk=>> bijna nooit ziek, maar nu wel."),
+        ("S", "[Mijn man|Mijne vent|Ons vent] heeft {ailment} en blijft in bed."),
+        ("S", "[Je moet|Ge moet] <echt=>> meer water drinken, {first}."),
+    ],
+    "traffic": [
+        ("F", "Op {road} richting {place} staat <momenteel=>nu> {count:kilometer:2:25} file."),
+        ("F", "<Ten gevolge van=>Door> {cause} is {street} in {place} afgesloten."),
+        ("F", "De trams rijden vanaf {weekday} om via {street}."),
+        ("F", "De werken op {road} duren <nog tot=>tot> {date}."),
+        ("F", "In {place} is een fietser <zwaar=>zwaar> gewond geraakt bij een ongeval."),
+        ("S", "[Ik|'k] heb <vanmorgen=>vanmorgen> {count:minuten:20:90} aangeschoven op {road}."),
+        ("S", "Op {street} [kun je|kunt ge] <bijna=>> nooit parkeren."),
+        ("S", "[Ik|'k] neem <tegenwoordig=>nu> <altijd=>altijd> de fiets naar [mijn|mijne] werk."),
+        ("S", "[Het|'t] verkeer in {place} is <echt=>> [heel druk|keidruk] op {weekday}."),
+    ],
+    "school": [
+        ("F", "Het nieuwe schooljaar begint <dit jaar=>> op {date}."),
+        (
+            "F",
+            "In {place} opent <volgend jaar=>volgend jaar> een school voor "
+            "{count:leerlingen:200:900}.",
+        ),
+        ("F", "<Ongeveer=>Zo'n> {pct:5:30} van de leerkrachten stopt binnen {count:jaar:2:5}."),
+        ("F", "De examens beginnen op {weekday} met {subject}."),
+        ("S", "[Ik|'k] heb morgen een toets {subject}."),
+        ("S", "[Mijn zoon|Ons zoon|Onze kleine] haalde {num:8:20} op {num:20:20} voor {subject}."),
+        ("S", "De juf zegt [dat|da] hij <echt=>> beter moet opletten."),
+        ("S", "We moeten om {clock_morning} aan de schoolpoort staan."),
+        ("S", "[Ik|'k] vond {subject} <altijd=>altijd> [het|'t] moeilijkste vak."),
+    ],
+}
+
+DOMAIN_WEIGHTS_V2 = {
+    "news": 0.22,
+    "weather": 0.11,
+    "sports": 0.16,
+    "daily": 0.25,
+    "greetings": 0.05,
+    "culture": 0.06,
+    "health": 0.06,
+    "traffic": 0.05,
+    "school": 0.04,
+}
+
 
 # ---------------------------------------------------------------------------
 # Slots. Each returns (spoken words, written words).
@@ -792,6 +1041,13 @@ SLOTS = {
     "road": _road_slot,
 }
 
+# Slots filled from a vocabulary list (recorded in Pair.fillers).
+_VOCABULARY_SLOTS = frozenset(
+    "place region first last person club race river holiday paper building project cause "
+    "trend veg park company weekday period thing road festival subject ailment street "
+    "instrument".split()
+)
+
 # Slots whose two fillings in one sentence must differ ("{club} ... {club}").
 _DISTINCT_SLOTS = frozenset({"club", "person", "place"})
 
@@ -810,10 +1066,18 @@ class _Template:
     formal: bool
     parts: tuple
     final: str
+    id: str = ""
+    text: str = ""
 
 
-def _parse_template(domain, register, text):
-    """Parses one template into parts (see the module docstring)."""
+def _parse_template(domain, register, text, slots=None):
+    """Parses one template into parts (see the module docstring).
+
+    Its ID is ``domain:`` plus the first 8 hex digits of the
+    :func:`stable_hash` of its text; ``slots`` (default :data:`SLOTS`) is the
+    table the slot names are checked against.
+    """
+    slots = SLOTS if slots is None else slots
     text = text.strip()
     final = text[-1]
     if final not in ".?!":
@@ -830,7 +1094,7 @@ def _parse_template(domain, register, text):
             parts.append(("cond", options, short.strip()))
         elif token.startswith("{"):
             name, *args = token[1:-1].split(":")
-            if name not in SLOTS:
+            if name not in slots:
                 raise ValueError(f"unknown slot {name!r} in {text!r}")
             parts.append(("slot", name, tuple(args)))
         elif token == "^":
@@ -839,7 +1103,8 @@ def _parse_template(domain, register, text):
             parts.append(("comma",))
         else:
             parts.append(("lit", token))
-    return _Template(domain, register == "F", tuple(parts), final)
+    template_id = f"{domain}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
+    return _Template(domain, register == "F", tuple(parts), final, template_id, text)
 
 
 def _parse_all():
@@ -851,6 +1116,235 @@ def _parse_all():
 
 
 _PARSED = _parse_all()
+
+# ---------------------------------------------------------------------------
+# Version 2 lexicon, template pools and held-out ("unseen") material
+# ---------------------------------------------------------------------------
+
+# Fractions held out for the test_unseen split, per template domain and per
+# vocabulary list. Lists shorter than MIN_SPLIT_VOCAB (weekdays) are shared.
+UNSEEN_TEMPLATE_FRACTION = 0.2
+UNSEEN_VOCAB_FRACTION = 0.25
+MIN_SPLIT_VOCAB = 8
+POOLS = ("seen", "unseen")
+
+LEXICON_V2 = {
+    "place": tuple(PLACES) + tuple(PLACES_EXTRA),
+    "region": REGIONS + REGIONS_EXTRA,
+    "first": tuple(FIRST_NAMES) + tuple(FIRST_NAMES_EXTRA),
+    "last": LAST_NAMES + LAST_NAMES_EXTRA,
+    "club": CLUBS + CLUBS_EXTRA,
+    "race": RACES + RACES_EXTRA,
+    "river": tuple(RIVERS) + RIVERS_EXTRA,
+    "holiday": HOLIDAYS + HOLIDAYS_EXTRA,
+    "paper": PAPERS + PAPERS_EXTRA,
+    "building": BUILDINGS + BUILDINGS_EXTRA,
+    "project": PROJECTS + PROJECTS_EXTRA,
+    "cause": CAUSES + CAUSES_EXTRA,
+    "trend": TREND_NOUNS + TREND_NOUNS_EXTRA,
+    "veg": VEGETABLES + VEGETABLES_EXTRA,
+    "park": PARKS + PARKS_EXTRA,
+    "company": COMPANIES + COMPANIES_EXTRA,
+    "period": PERIODS + PERIODS_EXTRA,
+    "thing": THINGS + THINGS_EXTRA,
+    "road": ROADS + ROADS_EXTRA,
+    "weekday": tuple(WEEKDAYS),
+    "festival": FESTIVALS,
+    "subject": SUBJECTS,
+    "ailment": AILMENTS,
+    "street": STREETS,
+    "instrument": INSTRUMENTS,
+}
+
+TEMPLATES_V2 = {
+    domain: list(TEMPLATES.get(domain, ())) + list(TEMPLATES_V2_EXTRA.get(domain, ()))
+    for domain in DOMAIN_WEIGHTS_V2
+}
+
+
+def stable_hash(text):
+    """A hash of a text that is the same in every Python process (SHA-256, hex).
+
+    Python's :func:`hash` of a string changes between processes, so held-out
+    pools are chosen with this one.
+
+    Example
+    -------
+    >>> stable_hash("Gent")[:12]
+    'fdd7d052ed9f'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _lexicon_key(item):
+    """The text of a lexicon entry (roads are (letter, number) tuples)."""
+    return item if isinstance(item, str) else "".join(str(part) for part in item)
+
+
+def held_out(items, fraction, salt):
+    """The entries of ``items`` held out for the unseen pool.
+
+    The ``round(fraction * len(items))`` entries (at least one) with the
+    smallest :func:`stable_hash` of ``salt:entry`` are held out, so the
+    choice depends only on the texts, not on their order.
+
+    Arguments
+    ---------
+    items : sequence
+        Strings (or tuples, joined to a string for hashing).
+    fraction : float
+        Share of the entries to hold out.
+    salt : str
+        Prefix of the hashed text (the list name).
+
+    Returns
+    -------
+    set
+        The held-out entries.
+
+    Example
+    -------
+    >>> len(held_out([str(i) for i in range(20)], 0.25, "demo"))
+    5
+    """
+    count = max(1, round(fraction * len(items)))
+    ranked = sorted(items, key=lambda item: stable_hash(f"{salt}:{_lexicon_key(item)}"))
+    return set(ranked[:count])
+
+
+def _split_lexicon():
+    """Splits :data:`LEXICON_V2` into the seen and the unseen vocabulary."""
+    pools = {"seen": {}, "unseen": {}}
+    for name, items in LEXICON_V2.items():
+        if len(items) < MIN_SPLIT_VOCAB:
+            pools["seen"][name] = pools["unseen"][name] = tuple(items)
+            continue
+        unseen = held_out(items, UNSEEN_VOCAB_FRACTION, name)
+        pools["seen"][name] = tuple(item for item in items if item not in unseen)
+        pools["unseen"][name] = tuple(item for item in items if item in unseen)
+    return pools
+
+
+VOCABULARY_POOLS = _split_lexicon()
+# Vocabulary lists shared by both pools (too short to split).
+SHARED_VOCABULARY = frozenset(
+    name for name, items in LEXICON_V2.items() if len(items) < MIN_SPLIT_VOCAB
+)
+
+
+def _person_slot_from(first_names, last_names):
+    """A ``{person}`` slot drawing from the given first and last names."""
+
+    def slot(rng):
+        name = f"{rng.choice(first_names)} {rng.choice(last_names)}"
+        return name.lower().split(), name.split()
+
+    return slot
+
+
+def _road_slot_from(roads):
+    """A ``{road}`` slot drawing from the given (letter, number) roads."""
+
+    def slot(rng):
+        letter, number = rng.choice(roads)
+        return ["de", letter] + spell_number(number).split(), ["de", f"{letter.upper()}{number}"]
+
+    return slot
+
+
+def _make_slots(lexicon):
+    """The slot table of one vocabulary pool (number slots are shared)."""
+    slots = dict(SLOTS)
+    for name, items in lexicon.items():
+        slots[name] = _road_slot_from(items) if name == "road" else _name_slot(items)
+    slots["person"] = _person_slot_from(lexicon["first"], lexicon["last"])
+    return slots
+
+
+SLOTS_V2 = {pool: _make_slots(VOCABULARY_POOLS[pool]) for pool in POOLS}
+
+
+def _split_templates():
+    """Parses :data:`TEMPLATES_V2` and splits every domain into seen and unseen."""
+    pools = {"seen": {}, "unseen": {}}
+    for domain, entries in TEMPLATES_V2.items():
+        parsed = [_parse_template(domain, reg, text, SLOTS_V2["seen"]) for reg, text in entries]
+        unseen = held_out([t.text for t in parsed], UNSEEN_TEMPLATE_FRACTION, domain)
+        pools["seen"][domain] = [t for t in parsed if t.text not in unseen]
+        pools["unseen"][domain] = [t for t in parsed if t.text in unseen]
+    return pools
+
+
+_PARSED_V2 = _split_templates()
+
+
+def template_pool(pool="seen", generator=2):
+    """The parsed templates of a pool, keyed by template ID.
+
+    Arguments
+    ---------
+    pool : str
+        ``seen`` (train, valid, test) or ``unseen`` (test_unseen); version 1
+        has only ``seen`` (all its templates).
+    generator : int
+        Generator version, 1 or 2.
+
+    Returns
+    -------
+    dict
+        ``{template_id: template}``; a template has ``id``, ``domain`` and
+        ``text`` (its source in the template notation).
+
+    Example
+    -------
+    >>> seen, unseen = template_pool("seen"), template_pool("unseen")
+    >>> bool(seen) and bool(unseen) and not set(seen) & set(unseen)
+    True
+    """
+    parsed = _templates_for(generator, pool)
+    return {t.id: t for templates in parsed.values() for t in templates}
+
+
+def vocabulary(pool="seen", generator=2):
+    """The slot vocabulary of a pool: ``{slot name: tuple of entries}``.
+
+    Version 1 has one pool, its original lists. Roads are (letter, number)
+    tuples; the other entries are written forms (``Sint-Niklaas``).
+
+    Example
+    -------
+    >>> seen, unseen = vocabulary("seen"), vocabulary("unseen")
+    >>> set(seen["place"]) & set(unseen["place"])
+    set()
+    """
+    _check_generator(generator, pool)
+    if generator == 1:
+        return {
+            "place": tuple(PLACES), "region": REGIONS, "first": tuple(FIRST_NAMES),
+            "last": LAST_NAMES, "club": CLUBS, "race": RACES, "river": tuple(RIVERS),
+            "holiday": HOLIDAYS, "paper": PAPERS, "building": BUILDINGS, "project": PROJECTS,
+            "cause": CAUSES, "trend": TREND_NOUNS, "veg": VEGETABLES, "park": PARKS,
+            "company": COMPANIES, "period": PERIODS, "thing": THINGS, "road": ROADS,
+            "weekday": tuple(WEEKDAYS),
+        }  # fmt: skip
+    return dict(VOCABULARY_POOLS[pool])
+
+
+def _check_generator(generator, pool):
+    """Raises ValueError for an unknown generator version or pool."""
+    if generator not in GENERATOR_VERSIONS:
+        raise ValueError(f"unknown generator {generator!r}; choose 1 or 2")
+    if pool not in POOLS:
+        raise ValueError(f"unknown pool {pool!r}; choose seen or unseen")
+    if generator == 1 and pool != "seen":
+        raise ValueError("generator 1 has no unseen pool")
+
+
+def _templates_for(generator, pool):
+    """Parsed templates per domain for a generator version and pool."""
+    _check_generator(generator, pool)
+    return _PARSED if generator == 1 else _PARSED_V2[pool]
+
 
 # ---------------------------------------------------------------------------
 # Generation
@@ -872,11 +1366,19 @@ class Pair:
         The text for the speech synthesiser: the verbatim text, except that
         the clitic ``'k`` is joined to the next word (``'k weet`` is
         spoken ``kweet``), because espeak-ng would spell out a lone ``k``.
+    templates : tuple of str
+        IDs of the template(s) the sentence(s) came from (``news:1a2b3c4d``).
+    fillers : tuple of (str, str)
+        The vocabulary slots filled: (slot name, written value), e.g.
+        ``("place", "Gent")`` or ``("person", "Jan De Smet")``; number slots
+        are not listed.
     """
 
     verbatim: str
     subtitle: str
     spoken: str
+    templates: tuple = ()
+    fillers: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -931,6 +1433,7 @@ class _Sentence:
 
     items: list = field(default_factory=list)
     written: list = field(default_factory=list)
+    fillers: list = field(default_factory=list)
 
 
 _NO_PUNCTUATION = str.maketrans("", "", ",.?!;:")
@@ -948,17 +1451,18 @@ def _spoken_words(text):
     return [(word, "w") for word in text.lower().translate(_NO_PUNCTUATION).split()]
 
 
-def _fill_slot(rng, name, args, used):
+def _fill_slot(rng, name, args, used, slots=None):
     """Fills a slot, avoiding a repeat of a distinct slot's earlier value."""
+    slots = SLOTS if slots is None else slots
     for _ in range(20):
-        spoken, written = SLOTS[name](rng, *args)
+        spoken, written = slots[name](rng, *args)
         if name not in _DISTINCT_SLOTS or tuple(written) not in used:
             break
     used.add(tuple(written))
     return spoken, written
 
 
-def _realize(template, rng, config):
+def _realize(template, rng, config, slots=None):
     """Builds the spoken items and the written words of one template."""
     p_coll = config.colloquial * (config.formal_scale if template.formal else 1.0)
     sentence = _Sentence()
@@ -985,7 +1489,9 @@ def _realize(template, rng, config):
             else:
                 sentence.items += _spoken_words(_choose(rng, options, p_coll))
         elif kind == "slot":
-            spoken, written = _fill_slot(rng, part[1], part[2], used)
+            spoken, written = _fill_slot(rng, part[1], part[2], used, slots)
+            if part[1] in _VOCABULARY_SLOTS:
+                sentence.fillers.append((part[1], " ".join(written)))
             sentence.written += written
             sentence.items += [(word, "w") for word in spoken]
         elif kind == "particle":
@@ -1110,20 +1616,58 @@ def to_spoken(verbatim):
     return re.sub(r"(?<!\S)'k\s+", "k", verbatim)
 
 
-def _one_sentence(rng, config):
-    """Generates the verbatim words and the subtitle text of one sentence."""
-    domains = list(DOMAIN_WEIGHTS)
-    domain = rng.choices(domains, weights=[DOMAIN_WEIGHTS[d] for d in domains])[0]
-    template = rng.choice(_PARSED[domain])
-    sentence = _realize(template, rng, config)
+def _one_sentence(rng, config, generator=1, pool="seen"):
+    """Generates one sentence: verbatim words, subtitle, template ID, fillers."""
+    if generator == 1:
+        parsed, weights, slots = _PARSED, DOMAIN_WEIGHTS, SLOTS
+    else:
+        parsed, weights, slots = _PARSED_V2[pool], DOMAIN_WEIGHTS_V2, SLOTS_V2[pool]
+    domains = list(weights)
+    domain = rng.choices(domains, weights=[weights[d] for d in domains])[0]
+    template = rng.choice(parsed[domain])
+    verbatim, subtitle, fillers = realize_template(template, rng, config, slots)
+    return verbatim, subtitle, template.id, fillers
+
+
+def realize_template(template, rng, config=None, slots=None):
+    """Realises one parsed template as a sentence.
+
+    Arguments
+    ---------
+    template : object
+        A parsed template (a value of :func:`template_pool`).
+    rng : random.Random
+        The random generator (its state advances).
+    config : PhenomenaConfig, optional
+        Phenomena probabilities (default: :class:`PhenomenaConfig`).
+    slots : dict, optional
+        Slot table (default: the version 1 :data:`SLOTS`; version 2 pools
+        use ``SLOTS_V2[pool]``).
+
+    Returns
+    -------
+    tuple
+        (verbatim words, subtitle text, fillers).
+
+    Example
+    -------
+    >>> import random
+    >>> template = next(iter(template_pool("unseen").values()))
+    >>> rng, slots = random.Random(0), SLOTS_V2["unseen"]
+    >>> words, subtitle, _ = realize_template(template, rng, slots=slots)
+    >>> subtitle[0].isupper() and subtitle[-1] in ".?!"
+    True
+    """
+    config = config or PhenomenaConfig()
+    sentence = _realize(template, rng, config, slots)
     _add_phenomena(sentence.items, rng, config, template.formal)
     verbatim = [word for word, tag in sentence.items if tag != "slot" and word]
     written = [word for word in sentence.written if word]
     subtitle = " ".join(_capitalize(written)).rstrip(",") + template.final
-    return verbatim, subtitle
+    return verbatim, subtitle, tuple(sentence.fillers)
 
 
-def make_pair(rng, config=None):
+def make_pair(rng, config=None, generator=1, pool="seen"):
     """Generates one pair with the given random generator.
 
     Arguments
@@ -1132,6 +1676,11 @@ def make_pair(rng, config=None):
         The random generator (its state advances).
     config : PhenomenaConfig, optional
         Phenomena probabilities (default: :class:`PhenomenaConfig`).
+    generator : int
+        Generator version: 1 (the original templates) or 2.
+    pool : str
+        Version 2 only: ``seen`` (templates and vocabulary for train, valid
+        and test) or ``unseen`` (the held-out ones, for test_unseen).
 
     Returns
     -------
@@ -1145,26 +1694,45 @@ def make_pair(rng, config=None):
     >>> pair.verbatim == pair.verbatim.lower()
     True
     """
+    _check_generator(generator, pool)
     config = config or PhenomenaConfig()
     count = 2 if rng.random() < config.two_sentences else 1
-    verbatim, subtitles = [], []
+    verbatim, subtitles, templates, fillers = [], [], [], []
     for _ in range(count):
-        words, subtitle = _one_sentence(rng, config)
+        words, subtitle, template_id, filled = _one_sentence(rng, config, generator, pool)
         verbatim += words
         subtitles.append(subtitle)
+        templates.append(template_id)
+        fillers += filled
     text = " ".join(verbatim)
-    return Pair(verbatim=text, subtitle=" ".join(subtitles), spoken=to_spoken(text))
+    return Pair(
+        verbatim=text,
+        subtitle=" ".join(subtitles),
+        spoken=to_spoken(text),
+        templates=tuple(templates),
+        fillers=tuple(fillers),
+    )
 
 
-def generate_pairs(n, seed=0, config=None, max_subtitle_chars=MAX_SUBTITLE_CHARS):
+def generate_pairs(
+    n, seed=0, config=None, max_subtitle_chars=MAX_SUBTITLE_CHARS, generator=1, pool="seen"
+):
     """Generates ``n`` distinct (verbatim, subtitle) pairs.
 
-    The result depends only on ``n``, ``seed`` and ``config``; generating
-    more pairs with the same seed extends the list (the first ``n`` pairs of
-    ``generate_pairs(n + k, seed)`` are ``generate_pairs(n, seed)``). No two
-    pairs share a verbatim text (subtitles may repeat: the same subtitle
-    with differently spoken verbatim versions). Pairs whose subtitle is
-    longer than ``max_subtitle_chars`` (two subtitle lines) are skipped.
+    The result depends only on ``n``, ``seed``, ``config``, ``generator``
+    and ``pool``; generating more pairs with the same seed extends the list
+    (the first ``n`` pairs of ``generate_pairs(n + k, seed)`` are
+    ``generate_pairs(n, seed)``). No two pairs share a verbatim text
+    (subtitles may repeat: the same subtitle with differently spoken
+    verbatim versions). Pairs whose subtitle is longer than
+    ``max_subtitle_chars`` (two subtitle lines) are skipped.
+
+    ``generator=1`` (the default, so that existing callers get the same
+    texts) gives exactly the pairs of generator version 1.0. ``generator=2``
+    draws from the larger version 2 template set and vocabulary: ``pool``
+    ``seen`` uses only the seen templates and vocabulary (train, valid and
+    test), ``unseen`` only the held-out templates, filled from the held-out
+    vocabulary (lists too short to split are shared, numbers always are).
 
     Arguments
     ---------
@@ -1176,6 +1744,10 @@ def generate_pairs(n, seed=0, config=None, max_subtitle_chars=MAX_SUBTITLE_CHARS
         Phenomena probabilities (default: :class:`PhenomenaConfig`).
     max_subtitle_chars : int, optional
         Longest subtitle kept; None for no limit.
+    generator : int
+        Generator version, 1 or 2.
+    pool : str
+        ``seen`` or ``unseen`` (version 2 only).
 
     Returns
     -------
@@ -1187,6 +1759,8 @@ def generate_pairs(n, seed=0, config=None, max_subtitle_chars=MAX_SUBTITLE_CHARS
     RuntimeError
         If ``n`` distinct pairs cannot be found (far beyond any corpus size
         used here: the templates give millions of distinct sentences).
+    ValueError
+        For an unknown generator or pool.
 
     Example
     -------
@@ -1194,8 +1768,15 @@ def generate_pairs(n, seed=0, config=None, max_subtitle_chars=MAX_SUBTITLE_CHARS
     True
     >>> generate_pairs(3, seed=1) == generate_pairs(3, seed=2)
     False
+    >>> unseen = generate_pairs(5, seed=1, generator=2, pool="unseen")
+    >>> all(t in template_pool("unseen") for p in unseen for t in p.templates)
+    True
     """
-    rng = random.Random(f"text_pairs-{seed}")
+    _check_generator(generator, pool)
+    if generator == 1:
+        rng = random.Random(f"text_pairs-{seed}")
+    else:
+        rng = random.Random(f"text_pairs-v{generator}-{pool}-{seed}")
     pairs, seen = [], set()
     attempts = 0
     max_attempts = 50 * n + 1000
@@ -1206,7 +1787,7 @@ def generate_pairs(n, seed=0, config=None, max_subtitle_chars=MAX_SUBTITLE_CHARS
                 f"could only generate {len(pairs)} distinct pairs out of {n} "
                 f"in {max_attempts} attempts"
             )
-        pair = make_pair(rng, config)
+        pair = make_pair(rng, config, generator, pool)
         if pair.verbatim in seen:
             continue
         if max_subtitle_chars is not None and len(pair.subtitle) > max_subtitle_chars:
@@ -1217,12 +1798,14 @@ def generate_pairs(n, seed=0, config=None, max_subtitle_chars=MAX_SUBTITLE_CHARS
 
 
 def main():
-    """Prints a few generated pairs: ``python text_pairs.py [N] [SEED]``."""
+    """Prints a few pairs: ``python text_pairs.py [N] [SEED] [GENERATOR] [POOL]``."""
     import sys
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    for pair in generate_pairs(n, seed):
+    generator = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    pool = sys.argv[4] if len(sys.argv) > 4 else "seen"
+    for pair in generate_pairs(n, seed, generator=generator, pool=pool):
         print(f"V: {pair.verbatim}\nS: {pair.subtitle}\n")
 
 
