@@ -185,3 +185,47 @@ def test_int8_quantization_keeps_the_demo_texts(demo_asr):
     assert same >= len(floats) - 1, [(a.verbatim, b.verbatim) for a, b in zip(floats, ints)]
     with pytest.raises(ValueError, match="Unknown quantization"):
         asr.quantize("int4")
+
+
+@pytest.mark.parametrize("frames", [60, 7])
+def test_scan_ctc_prefix_scores_equal_speechbrains_step_by_step(frames):
+    # Random CTC posteriors, three utterances (two padded), beam 4, 7 candidates per
+    # hypothesis (eos among them, the last token repeated in some), 12 steps with the
+    # beam reordered in between; with 7 frames (7 steps, the most a search takes with
+    # max_decode_ratio 1) the prefixes outgrow the padded utterances.
+    from speechbrain.decoders.ctc import CTCPrefixScore
+
+    from speechbrain_subtitle.ctc_prefix import ScanCTCPrefixScore
+
+    gen = torch.Generator().manual_seed(frames)
+    batch, vocab, beam, k = 3, 30, 4, 7
+    x = (3 * torch.randn(batch, frames, vocab, generator=gen)).log_softmax(-1)
+    lens = torch.tensor([frames, max(1, frames * 2 // 3), max(1, frames // 3)])
+    scan = ScanCTCPrefixScore(x.clone(), lens, 0, 2)
+    stock = CTCPrefixScore(x.clone(), lens, 0, 2)
+    scan_state = stock_state = None
+    tokens = torch.full((batch * beam,), 3)
+    for step in range(min(12, frames)):
+        candidates = torch.stack(
+            [torch.randperm(vocab - 1, generator=gen)[:k] + 1 for _ in range(batch * beam)]
+        )
+        candidates[:, -1] = 2
+        candidates[::3, 0] = tokens[::3]  # the last token again: only via blank
+        a, scan_memory = scan.forward_step(tokens, scan_state, candidates)
+        b, stock_memory = stock.forward_step(tokens, stock_state, candidates)
+        finite = b > -1e10
+        assert torch.equal(finite, a > -1e10), step
+        assert torch.allclose(a[finite], b[finite], rtol=1e-5, atol=2e-4), step
+        r_a, r_b = scan_memory[0], stock_memory[0]
+        assert torch.equal(r_b > -1e10, r_a > -1e10), step
+        live = r_b > -1e10
+        assert torch.allclose(r_a[live], r_b[live], rtol=1e-5, atol=2e-4), step
+        assert torch.equal(scan_memory[2], stock_memory[2])
+        # next: each new hypothesis extends a random parent by one of its candidates
+        parents = torch.randint(0, beam, (batch, beam), generator=gen)
+        picks = torch.randint(0, k, (batch, beam), generator=gen)
+        chosen = candidates.view(batch, beam, k)[torch.arange(batch)[:, None], parents, picks]
+        index = parents * vocab + chosen
+        scan_state = scan.permute_mem(scan_memory, index)
+        stock_state = stock.permute_mem(stock_memory, index)
+        tokens = chosen.view(-1)
