@@ -15,7 +15,6 @@ import torch
 from speechbrain.decoders.scorer import CTCScorer, ScorerBuilder
 from speechbrain.decoders.seq2seq import S2STransformerBeamSearcher
 
-from speechbrain_subtitle.ctc_prefix import ScanCTCPrefixScore
 from speechbrain_subtitle.lobes.decoders import (
     DecoderCache,
     greedy_search,
@@ -284,16 +283,12 @@ class PrunedCTCScorerBuilder(ScorerBuilder):
       decoder is weaker than its CTC head.
 
     Blank is never a candidate (the full scorer excludes it the same way).
-    One CTC scorer, given as the only partial scorer. Its prefix scores are
-    computed by :class:`~speechbrain_subtitle.ctc_prefix.ScanCTCPrefixScore`
-    (no Python loop over frames; the same scores to float32 rounding).
+    One CTC scorer, given as the only partial scorer.
     """
 
     def reset_scorer_mem(self, x, enc_lens):  # noqa: D102
         memory = super().reset_scorer_mem(x, enc_lens)
         (ctc,) = self.partial_scorers.values()
-        # The same scorer state, stepped with prefix scans instead of a frame loop.
-        ctc.ctc_score.__class__ = ScanCTCPrefixScore
         logits = ctc.ctc_fc(x)  # (utterances, time, vocab): not yet one row per hypothesis
         top = logits.topk(min(2, logits.shape[-1]), dim=-1).indices  # (n_bh, time, 2)
         valid = ~padding_mask(enc_lens.long(), logits.shape[1])
