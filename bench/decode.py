@@ -27,12 +27,21 @@ trained for about 15 s on the six synthetic test utterances and exported;
 times an untrained, paper-size C8 (random weights: every hypothesis runs to the
 length cap, so it measures the cost per search step).
 
+``--faster-whisper PATH`` adds a reference outside SpeechBrain: a Whisper model
+in CTranslate2 format (e.g. ``Systran/faster-whisper-base``) run by the
+``faster-whisper`` package in int8 on the CPU, writing one text (Dutch, same
+beam size, temperature 0, no timestamps) for every utterance of the same
+audio, one utterance at a time as ``WhisperModel.transcribe`` works. Skipped
+with a note when the package is not installed (it is not a dependency).
+
 Examples::
 
     python bench/decode.py                              # tiny model, CPU defaults
     python bench/decode.py --paper-size --json /tmp/decode.json
     python bench/decode.py --save-model /tmp/tiny && python bench/decode.py --model /tmp/tiny
     python bench/decode.py --model path/to/exported --beam-size 20 --device cuda
+    python bench/decode.py --model models/synthetic-nl-c8-demo --paper-size \
+        --faster-whisper /path/to/faster-whisper-base
 """
 
 import argparse
@@ -86,6 +95,7 @@ TRAIN_EPOCHS = 60
 TARGET_VS_STOCK = 0.8
 TARGET_VS_REFERENCE = 0.35
 TARGET_INT8_VS_REFERENCE = 0.2
+TARGET_INT8_VS_WHISPER = 1.5  # paper-size both_int8 time / faster-whisper base int8 time
 REFERENCE_OPTIONS = {"use_cache": False, "ctc_candidates": 0}
 
 
@@ -185,6 +195,14 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--seed", type=int, default=1234, help="torch seed (tiny-model training, paper model)"
+    )
+    parser.add_argument(
+        "--faster-whisper",
+        type=pathlib.Path,
+        default=None,
+        metavar="PATH",
+        help="also time faster-whisper (int8, CPU) with this CTranslate2 Whisper model folder "
+        "on the same audio; skipped when the faster-whisper package is not installed",
     )
     parser.add_argument("--json", type=pathlib.Path, default=None, help="also save the JSON here")
     # Internal: train and export the tiny model into a folder, then exit.
@@ -724,7 +742,9 @@ def search_table(results):
     return render(header, rows)
 
 
-def report(title, section, args):
+def report(title, section, args, per_step_targets=False):
+    """The printed tables of one section; ``per_step_targets``: also the targets on
+    the cost per step against ``both_reference`` (set for the paper-size model)."""
     results = section["results"]
     out = [f"== {title}", section["note"], ""]
     out += main_table(results)
@@ -770,11 +790,13 @@ def report(title, section, args):
         "test; rest = top-k, reordering, fc + log-softmax."
     )
     out.append("")
-    for row, key, against, target in (
-        ("both", "x_stock", "stock", TARGET_VS_STOCK),
-        ("both", "x_reference", REFERENCE, TARGET_VS_REFERENCE),
-        ("both_int8", "x_reference", REFERENCE, TARGET_INT8_VS_REFERENCE),
-    ):
+    targets = [("both", "x_stock", "stock", TARGET_VS_STOCK)]
+    if per_step_targets:
+        targets += [
+            ("both", "x_reference", REFERENCE, TARGET_VS_REFERENCE),
+            ("both_int8", "x_reference", REFERENCE, TARGET_INT8_VS_REFERENCE),
+        ]
+    for row, key, against, target in targets:
         ratio = results.get(row, {}).get(key)
         if ratio is not None:
             verdict = "within" if ratio <= target else "ABOVE"
@@ -816,6 +838,77 @@ def run_section(args, rows, model, ratio, runs, batches, probe, device, note):
         "verbatim_same_as_both": agreement(results, "verbatim", "both"),
         "results": results,
     }
+
+
+def faster_whisper_section(args, batches, sections):
+    """Times faster-whisper (int8, CPU) writing one text per utterance of ``batches``.
+
+    Returns a dict with the times, the ratios of our rows to it, and ``report``
+    (the printed lines); ``{"skipped": reason, "report": ...}`` when the package
+    is missing.
+    """
+    try:
+        import faster_whisper
+    except ImportError as err:
+        reason = f"faster-whisper is not installed ({err}); pip install faster-whisper"
+        return {"skipped": reason, "report": f"faster-whisper: skipped: {reason}"}
+    threads = torch.get_num_threads()
+    model = faster_whisper.WhisperModel(
+        str(args.faster_whisper), device="cpu", compute_type="int8", cpu_threads=threads
+    )
+    clips = [
+        [
+            wavs[k, : int(round(float(lens[k]) * wavs.shape[1]))].cpu().numpy()
+            for k in range(len(wavs))
+        ]
+        for wavs, lens in batches
+    ]
+
+    def one_pass(batch_count):
+        start = time.perf_counter()
+        for batch in clips[:batch_count]:
+            for audio in batch:
+                segments, _ = model.transcribe(
+                    audio,
+                    language="nl",
+                    beam_size=args.beam_size,
+                    temperature=0.0,
+                    without_timestamps=True,
+                    condition_on_previous_text=False,
+                    vad_filter=False,
+                )
+                list(segments)  # decoding happens while the generator is consumed
+        return time.perf_counter() - start
+
+    out = {"model": str(args.faster_whisper), "threads": threads, "beam_size": args.beam_size}
+    lines = [f"faster-whisper {faster_whisper.__version__} ({args.faster_whisper}), int8, "
+             f"CPU, {threads} threads, beam {args.beam_size}, one text per utterance:"]  # fmt: skip
+    for key, section in sections.items():
+        count = section["batches"]
+        one_pass(count)  # warm-up
+        times = [one_pass(count) for _ in range(args.repeats)]
+        median = statistics.median(times)
+        entry = {"median_s": median, "times_s": times, "rtf": median / section["audio_seconds"]}
+        lines.append(
+            f"  on the audio of '{key}' ({section['audio_seconds']:.1f} s): {median:.2f} s, "
+            f"RTF {entry['rtf']:.3f}"
+        )
+        for row in ("both", "both_int8"):
+            res = section["results"].get(row)
+            if res is not None:
+                entry[f"{row}_x_whisper"] = res["median_s"] / median
+                lines.append(f"    {row} / faster-whisper = {res['median_s'] / median:.2f}x")
+        out[key] = entry
+    paper = out.get("paper_size", {}).get("both_int8_x_whisper")
+    if paper is not None:
+        verdict = "within" if paper <= TARGET_INT8_VS_WHISPER else "ABOVE"
+        lines.append(
+            f">>> paper-size both_int8 / faster-whisper = {paper:.2f}x ({verdict} the "
+            f"{TARGET_INT8_VS_WHISPER:g}x target; the untrained model runs every hypothesis "
+            "to the length cap)"
+        )
+    out["report"] = "\n".join(lines)
+    return out
 
 
 def strip_hyps(section):
@@ -884,7 +977,12 @@ def main(argv=None):
 
     titles = {"model": "Trained model", "paper_size": "Paper-size C8, untrained"}
     for key, section in sections.items():
-        print(report(titles[key], section, args))
+        print(report(titles[key], section, args, per_step_targets=key == "paper_size"))
+        print()
+    whisper = None
+    if args.faster_whisper is not None:
+        whisper = faster_whisper_section(args, batches, sections)
+        print(whisper["report"])
         print()
     payload = {
         "benchmark": "decode",
@@ -899,6 +997,8 @@ def main(argv=None):
         "wall_s": time.perf_counter() - started,
         "sections": {key: strip_hyps(section) for key, section in sections.items()},
     }
+    if whisper is not None:
+        payload["faster_whisper"] = {k: v for k, v in whisper.items() if k != "report"}
     emit_json(payload, args.json)
 
 

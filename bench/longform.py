@@ -22,6 +22,12 @@ Examples::
     python bench/longform.py                         # 1 and 60 minutes, greedy search
     python bench/longform.py --minutes 1 10 --beam-size 4 --batch-size 16
     python bench/longform.py --model path/to/exported --device cuda:0 --json /tmp/long.json
+    python bench/longform.py --minutes 10 --beam-size 10 --compare-greedy
+
+With ``--compare-greedy`` each recording is also subtitled with greedy search
+(first, in its own subprocess) and the table gets a ``x greedy`` column: the
+beam search's wall time over the greedy one's, measured side by side in one
+run (issue #12's long-form target: at most 2x).
 """
 
 import argparse
@@ -133,10 +139,18 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--beam-size", type=int, help="beam search width (default: greedy)")
+    parser.add_argument(
+        "--compare-greedy",
+        action="store_true",
+        help="with --beam-size: also time greedy search on each recording and print the "
+        "beam / greedy wall-time ratio",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--json", help="also save the results here")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # child mode: the file to subtitle
     args = parser.parse_args(argv)
+    if args.compare_greedy and args.beam_size is None:
+        parser.error("--compare-greedy needs --beam-size")
     if args.only:
         return run_one(args)
 
@@ -148,10 +162,18 @@ def main(argv=None):
             cmd = [sys.executable, __file__, "--only", str(path), "--model", args.model,
                    "--device", args.device, "--batch-size", str(args.batch_size),
                    "--threads", str(args.threads)]  # fmt: skip
+            greedy = None
+            if args.compare_greedy:
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                greedy = json.loads(out.stdout.strip().splitlines()[-1])
             if args.beam_size is not None:
                 cmd += ["--beam-size", str(args.beam_size)]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            if greedy is not None:
+                row["greedy_wall_s"] = greedy["wall_s"]
+                row["x_greedy"] = round(row["wall_s"] / greedy["wall_s"], 2)
+            rows.append(row)
             path.unlink()
     base = rows[0]
     search = "greedy" if args.beam_size is None else f"beam {args.beam_size}"
@@ -159,11 +181,14 @@ def main(argv=None):
           f"{args.threads} threads")  # fmt: skip
     header = ("minutes", "segments", "cues", "wall s", "RTF", "VAD RTF", "model MB",
               "peak MB", "peak x")  # fmt: skip
+    keys = ("audio_minutes", "segments", "cues", "wall_s", "rtf", "vad_rtf",
+            "rss_model_loaded_mb", "peak_rss_mb", "peak_ratio")  # fmt: skip
+    if args.compare_greedy:
+        header += ("greedy s", "x greedy")
+        keys += ("greedy_wall_s", "x_greedy")
     print(" | ".join(f"{h:>9}" for h in header))
     for r in rows:
         r["peak_ratio"] = round(r["peak_rss_mb"] / base["peak_rss_mb"], 3)
-        keys = ("audio_minutes", "segments", "cues", "wall_s", "rtf", "vad_rtf",
-                "rss_model_loaded_mb", "peak_rss_mb", "peak_ratio")  # fmt: skip
         values = [r[k] for k in keys]
         print(" | ".join(f"{v:>9}" for v in values))
     line = json.dumps({"bench": "longform", "search": search, "rows": rows})

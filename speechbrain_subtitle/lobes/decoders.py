@@ -189,7 +189,7 @@ class MultiSourceDecoderLayer(torch.nn.Module):
         )
         self.dropout = torch.nn.Dropout(dropout)
 
-    def forward(self, x, memories, tgt_mask=None, tgt_key_padding_mask=None):
+    def forward(self, x, memories, tgt_mask=None, tgt_key_padding_mask=None, need_weights=True):
         """Runs the block.
 
         Arguments
@@ -202,24 +202,37 @@ class MultiSourceDecoderLayer(torch.nn.Module):
             Causal attention mask.
         tgt_key_padding_mask : torch.Tensor, optional
             Target key-padding mask.
+        need_weights : bool
+            Whether to return the attention weights. Without them PyTorch's
+            fused attention (``scaled_dot_product_attention``) runs, which
+            is faster (training needs no weights).
 
         Returns
         -------
         x : torch.Tensor
             Updated target states.
-        attn : torch.Tensor
-            Head-averaged weights of the first cross-attention ``(batch, length, time)``.
+        attn : torch.Tensor or None
+            Head-averaged weights of the first cross-attention ``(batch, length, time)``
+            (None without ``need_weights``).
         """
         h = self.norms[0](x)
-        h, _ = self.self_attn(h, h, h, attn_mask=tgt_mask, key_padding_mask=tgt_key_padding_mask)
+        h = self.self_attn(
+            h,
+            h,
+            h,
+            attn_mask=tgt_mask,
+            key_padding_mask=tgt_key_padding_mask,
+            return_attn_weights=False,
+        )
         x = x + self.dropout(h)
         first_attn = None
         for k, (attn, (memory, memory_mask)) in enumerate(zip(self.cross_attns, memories)):
             h = self.norms[k + 1](x)
-            h, weights = attn(h, memory, memory, key_padding_mask=memory_mask)
+            if k == 0 and need_weights:
+                h, first_attn = attn(h, memory, memory, key_padding_mask=memory_mask)
+            else:
+                h = attn(h, memory, memory, key_padding_mask=memory_mask, return_attn_weights=False)
             x = x + self.dropout(h)
-            if first_attn is None:
-                first_attn = weights
         return x + self.dropout(self.ffn(self.norms[-1](x))), first_attn
 
     def memory_kv(self, memories):
@@ -319,7 +332,7 @@ class TextDecoder(torch.nn.Module):
         # A SpeechBrain Linear, as the searchers expect for their ``fc`` module.
         self.fc = Linear(input_size=d_model, n_neurons=vocab_size)
 
-    def hidden_states(self, tokens, memories, token_lengths=None):
+    def hidden_states(self, tokens, memories, token_lengths=None, need_weights=True):
         """Final (normalized) hidden states for teacher-forced ``tokens``.
 
         Arguments
@@ -330,12 +343,15 @@ class TextDecoder(torch.nn.Module):
             Each source's states ``(batch, time, d_model)`` and absolute lengths.
         token_lengths : torch.Tensor, optional
             Absolute token counts; padded positions are then masked as keys.
+        need_weights : bool
+            Whether to compute ``attn`` (None otherwise; faster, see
+            :meth:`MultiSourceDecoderLayer.forward`).
 
         Returns
         -------
         hidden : torch.Tensor
             ``(batch, length, d_model)``.
-        attn : torch.Tensor
+        attn : torch.Tensor or None
             Last block's first cross-attention weights ``(batch, length, time)``.
         """
         if len(memories) != self.num_sources:
@@ -352,12 +368,15 @@ class TextDecoder(torch.nn.Module):
         masked = [(m, padding_mask(lens, m.shape[1])) for m, lens in memories]
         attn = None
         for layer in self.layers:
-            x, attn = layer(x, masked, tgt_mask=causal, tgt_key_padding_mask=tgt_pad)
+            x, attn = layer(
+                x, masked, tgt_mask=causal, tgt_key_padding_mask=tgt_pad, need_weights=need_weights
+            )
         return self.norm(x), attn
 
     def forward(self, tokens, memories, token_lengths=None):
         """Teacher-forced logits ``(batch, length, vocab)``; see :meth:`hidden_states`."""
-        return self.fc(self.hidden_states(tokens, memories, token_lengths)[0])
+        hidden, _ = self.hidden_states(tokens, memories, token_lengths, need_weights=False)
+        return self.fc(hidden)
 
     def start_cache(self, memories):
         """A :class:`DecoderCache` for incremental decoding of ``memories``

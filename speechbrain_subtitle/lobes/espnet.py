@@ -826,9 +826,10 @@ class TransformerDecoder(torch.nn.Module):
         self.after_norm = _layer_norm(d_model)
         self.fc = Linear(input_size=d_model, n_neurons=vocab_size)
 
-    def hidden_states(self, tokens, memories, token_lengths=None):
+    def hidden_states(self, tokens, memories, token_lengths=None, need_weights=True):
         """Final hidden states ``(batch, length, d_model)`` and the last block's
-        first cross-attention weights (head average); see ``TextDecoder``."""
+        first cross-attention weights (head average; None without
+        ``need_weights``, which saves nothing here); see ``TextDecoder``."""
         if len(memories) != self.num_sources:
             raise ValueError(
                 f"This decoder attends {self.num_sources} source(s), got {len(memories)}"
@@ -843,7 +844,7 @@ class TransformerDecoder(torch.nn.Module):
         attn = None
         for layer in self.decoders:
             x, attn = layer(x, causal, masked)
-        return self.after_norm(x), attn.mean(dim=1)
+        return self.after_norm(x), attn.mean(dim=1) if need_weights else None
 
     def forward(self, tokens, memories, token_lengths=None):
         """Teacher-forced logits ``(batch, length, vocab)``."""

@@ -345,6 +345,7 @@ class JointSubtitleModel(torch.nn.Module):
                 verbatim_tokens[v_rows],
                 self.memories("verbatim", v_enc, v_sub),
                 verbatim_lengths[v_rows],
+                need_weights=False,
             )
             out["verbatim_logprobs"] = torch.log_softmax(self.verbatim_decoder.fc(v_hidden), -1)
             used += [self.ctc_head, self.verbatim_decoder]
