@@ -82,6 +82,12 @@ def test_ctc_pretraining_then_timed_joint_training_from_that_encoder(tmp_path):
                      "--checkpoint", str(ckpt)]) == 0  # fmt: skip
     state = torch.load(ckpt, weights_only=True)
     assert state["step"] == 3 and state["normalizer"]["count"] > 0
+    # fewer verbatim rows (12) than one batch: it still steps (it used to loop forever)
+    small = tmp_path / "ctc_small.pt"
+    assert ctc.main(["pretrain", "--data_folder", str(data), "--tokenizer", str(tok),
+                     "--steps", "2", "--batch_size", "64", "--report", "2",
+                     "--checkpoint", str(small)]) == 0  # fmt: skip
+    assert torch.load(small, weights_only=True)["step"] == 2
     brain = recipe.main(
         [str(RECIPES / "SyntheticNL" / "hparams" / "c8_demo.yaml"), f"--data_folder={data}",
          f"--output_folder={out}", f"--tokenizer_file={tok}",

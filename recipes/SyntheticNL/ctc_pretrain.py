@@ -86,10 +86,15 @@ def pretrain(args):
     sp = spm.SentencePieceProcessor(model_file=args.tokenizer)
     train = [r for r in csv.DictReader(open(folder / "train.csv", encoding="utf-8"))
              if r["verbatim"]]  # fmt: skip
+    if not train:
+        raise SystemExit(f"error: {folder / 'train.csv'} has no row with a verbatim transcript")
     valid_rows = list(csv.DictReader(open(folder / "valid.csv", encoding="utf-8")))[:2]
     valid = _Rows(folder, valid_rows, sp)
+    # Incomplete batches are dropped (steady batch size), unless that would leave none:
+    # with fewer verbatim rows than one batch, the loop below would never step.
+    drop_last = len(train) >= args.batch_size
     loader = torch.utils.data.DataLoader(
-        _Rows(folder, train, sp), batch_size=args.batch_size, shuffle=True, drop_last=True,
+        _Rows(folder, train, sp), batch_size=args.batch_size, shuffle=True, drop_last=drop_last,
         collate_fn=_collate, num_workers=args.num_workers, persistent_workers=args.num_workers > 0,
     )  # fmt: skip
 
