@@ -15,6 +15,7 @@ import torch
 from speechbrain.decoders.scorer import CTCScorer, ScorerBuilder
 from speechbrain.decoders.seq2seq import S2STransformerBeamSearcher
 
+from speechbrain_subtitle.ctc_prefix import CTCScorerOnCandidates
 from speechbrain_subtitle.lobes.decoders import (
     DecoderCache,
     greedy_search,
@@ -177,8 +178,12 @@ class SubtitleBeamSearcher(S2STransformerBeamSearcher):
     def forward_step(self, inp_tokens, memory, enc_states, enc_lens):  # noqa: D102
         if not self.use_cache:
             return super().forward_step(inp_tokens, memory, enc_states, enc_lens)
-        if memory is None:  # first step: the sources' keys and values, once
-            memory = self.model.start_cache(self.model.memories_of(enc_states, enc_lens))
+        if memory is None:  # first step: the sources' keys and values, once per utterance
+            # (the searcher repeats each utterance's rows beam_size times, consecutively)
+            beam = self.beam_size
+            lens = None if enc_lens is None else enc_lens[::beam]
+            sources = self.model.memories_of(enc_states[::beam], lens)
+            memory = self.model.start_cache(sources, group=beam)
         hidden, attn = self.model.step(inp_tokens, memory)
         return self.softmax(self.fc(hidden) / self.temperature), memory, attn
 
@@ -357,13 +362,15 @@ def beam_search(model, task, memories, options):
             rel_lens = memories[k][1].float() / enc_states.shape[1]
         elif sources[0] != source:
             raise ValueError(f"The {task} decoder does not attend the {source} encoder")
-        ctc = CTCScorer(ctc_fc=head, blank_index=model.blank_index, eos_index=model.eos_index)
         if options.ctc_candidates:
+            ctc = CTCScorerOnCandidates(ctc_fc=head, blank_index=model.blank_index,
+                                     eos_index=model.eos_index)  # fmt: skip
             scorer = PrunedCTCScorerBuilder(
                 partial_scorers=[ctc], weights={"ctc": weight},
                 scorer_beam_scale=options.ctc_candidates,
             )  # fmt: skip
         else:
+            ctc = CTCScorer(ctc_fc=head, blank_index=model.blank_index, eos_index=model.eos_index)
             scorer = ScorerBuilder(full_scorers=[ctc], weights={"ctc": weight})
     searcher = SubtitleBeamSearcher(
         row_max_steps=row_max_steps(memories, options.max_decode_ratio),

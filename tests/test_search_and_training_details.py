@@ -74,9 +74,9 @@ class BigramDecoder(TextDecoder):
         return self.table[tokens.long()], attn
 
     # The incremental interface the (cached) searches use: the same table lookup.
-    def start_cache(self, memories):  # noqa: D102
+    def start_cache(self, memories, group=1):  # noqa: D102
         assert len(memories) == self.num_sources
-        cache = DecoderCache([])
+        cache = DecoderCache([], group)
         cache.frames = memories[0][0].shape[1]
         return cache
 

@@ -99,10 +99,16 @@ class DecoderCache:
         Per block, per source: keys and values of the source states, computed
         once per utterance (``(batch, heads, time, head_dim)``), and the
         key-padding mask (``(batch, 1, 1, time)``, True = padded).
+    group : int
+        Hypotheses per source row: a beam search keeps ``beam_size``
+        consecutive hypotheses per utterance, and all of them attend one copy
+        of its keys and values (one matrix product per utterance and head
+        instead of one per hypothesis, and ``group`` times less memory read).
     """
 
-    def __init__(self, memory_kv):
+    def __init__(self, memory_kv, group=1):
         self.memory_kv = memory_kv
+        self.group = group
         self.self_kv = [None] * len(memory_kv)  # per block: keys/values of earlier positions
         self.length = 0  # tokens consumed so far
 
@@ -134,6 +140,22 @@ def attend(q, k, v, blocked=None):
     weights = torch.softmax(scores, dim=-1)
     out = torch.matmul(weights, v).transpose(1, 2)
     return out.reshape(out.shape[0], out.shape[1], -1), weights.mean(dim=1)
+
+
+def attend_source(q, k, v, blocked=None, group=1):
+    """:func:`attend` of one new position per hypothesis on a source whose keys and
+    values have one row per ``group`` consecutive hypotheses.
+
+    ``q``: ``(hyps, heads, 1, head_dim)``; ``k``, ``v``: ``(hyps // group, heads,
+    time, head_dim)``; returns ``(hyps, 1, dim)`` and the head-averaged weights
+    ``(hyps, 1, time)``, as :func:`attend` on keys repeated per hypothesis would.
+    """
+    if group == 1:
+        return attend(q, k, v, blocked)
+    hyps, heads, _, head_dim = q.shape
+    q = q.view(hyps // group, group, heads, head_dim).transpose(1, 2)
+    out, weights = attend(q, k, v, blocked)  # the group's queries as one block of rows
+    return out.reshape(hyps, 1, -1), weights.reshape(hyps, 1, -1)
 
 
 def _mha_projections(mha):
@@ -247,11 +269,12 @@ class MultiSourceDecoderLayer(torch.nn.Module):
             out.append((_project(memory, wk, heads), _project(memory, wv, heads), blocked))
         return out
 
-    def step(self, x, self_kv, memory_kv):
+    def step(self, x, self_kv, memory_kv, group=1):
         """The block on one new position ``x`` ``(batch, 1, d_model)`` (inference).
 
         ``self_kv``: keys/values of the earlier positions (None at the first);
-        ``memory_kv``: :meth:`memory_kv`. Returns the output, the updated
+        ``memory_kv``: :meth:`memory_kv`, one row per ``group`` consecutive rows of
+        ``x`` (:class:`DecoderCache`). Returns the output, the updated
         ``self_kv`` and the first cross-attention's weights. Equals the last
         position of :meth:`forward` on the whole prefix with a causal mask.
         """
@@ -265,7 +288,7 @@ class MultiSourceDecoderLayer(torch.nn.Module):
         for index, (attn, (mk, mv, blocked)) in enumerate(zip(self.cross_attns, memory_kv)):
             (wq_src, _, _), src_out, src_heads = _mha_projections(attn)
             q = _project(self.norms[index + 1](x), wq_src, src_heads)
-            h, weights = attend(q, mk, mv, blocked)
+            h, weights = attend_source(q, mk, mv, blocked, group)
             x = x + src_out(h)
             first_attn = weights if first_attn is None else first_attn
         return x + self.ffn(self.norms[-1](x)), (k, v), first_attn
@@ -378,11 +401,12 @@ class TextDecoder(torch.nn.Module):
         hidden, _ = self.hidden_states(tokens, memories, token_lengths, need_weights=False)
         return self.fc(hidden)
 
-    def start_cache(self, memories):
+    def start_cache(self, memories, group=1):
         """A :class:`DecoderCache` for incremental decoding of ``memories``
-        (``[(states, absolute lengths), ...]``) with :meth:`step`."""
+        (``[(states, absolute lengths), ...]``) with :meth:`step`, each row of
+        which serves ``group`` consecutive hypotheses."""
         masked = [(m, padding_mask(lens, m.shape[1])) for m, lens in memories]
-        return DecoderCache([layer.memory_kv(masked) for layer in self.layers])
+        return DecoderCache([layer.memory_kv(masked) for layer in self.layers], group)
 
     def step(self, tokens, cache):
         """Feeds the next token of each hypothesis (inference, no dropout).
@@ -410,7 +434,7 @@ class TextDecoder(torch.nn.Module):
         attn = None
         for index, layer in enumerate(self.layers):
             x, cache.self_kv[index], attn = layer.step(
-                x, cache.self_kv[index], cache.memory_kv[index]
+                x, cache.self_kv[index], cache.memory_kv[index], cache.group
             )
         cache.length += 1
         return self.norm(x)[:, 0], attn

@@ -29,7 +29,7 @@ import math
 import torch
 from speechbrain.nnet.linear import Linear
 
-from speechbrain_subtitle.lobes.decoders import DecoderCache, TextDecoder, attend
+from speechbrain_subtitle.lobes.decoders import DecoderCache, TextDecoder, attend, attend_source
 from speechbrain_subtitle.lobes.encoders import padding_mask, relative_to_absolute, zero_padded
 
 LAYER_NORM_EPS = 1e-12  # ESPnet's LayerNorm
@@ -752,7 +752,7 @@ class DecoderLayer(torch.nn.Module):
             for (attn, _), (memory, blocked) in zip(self._source_attns(), memories)
         ]
 
-    def step(self, x, self_kv, memory_kv):
+    def step(self, x, self_kv, memory_kv, group=1):
         """The block on one new position (inference); see
         ``MultiSourceDecoderLayer.step``."""
         att = self.self_attn
@@ -763,7 +763,7 @@ class DecoderLayer(torch.nn.Module):
         x = x + att.linear_out(attend(att._heads(att.linear_q, h), k, v)[0])
         first = None
         for (attn, norm), (mk, mv, blocked) in zip(self._source_attns(), memory_kv):
-            h, weights = attend(attn._heads(attn.linear_q, norm(x)), mk, mv, blocked)
+            h, weights = attend_source(attn._heads(attn.linear_q, norm(x)), mk, mv, blocked, group)
             x = x + attn.linear_out(h)
             first = weights if first is None else first
         ffn_norm = self.norm4 if self.multi_attn is not None else self.norm3
@@ -859,10 +859,10 @@ class TransformerDecoder(torch.nn.Module):
 
     memories_of = TextDecoder.memories_of
 
-    def start_cache(self, memories):
+    def start_cache(self, memories, group=1):
         """A cache for :meth:`step`; see ``TextDecoder.start_cache``."""
         masked = [(m, _key_blocked(lens, m.shape[1])) for m, lens in memories]
-        return DecoderCache([layer.memory_kv(masked) for layer in self.decoders])
+        return DecoderCache([layer.memory_kv(masked) for layer in self.decoders], group)
 
     def step(self, tokens, cache):
         """Feeds the next token of each hypothesis; see ``TextDecoder.step``."""
@@ -872,7 +872,7 @@ class TransformerDecoder(torch.nn.Module):
         attn = None
         for index, layer in enumerate(self.decoders):
             x, cache.self_kv[index], attn = layer.step(
-                x, cache.self_kv[index], cache.memory_kv[index]
+                x, cache.self_kv[index], cache.memory_kv[index], cache.group
             )
         cache.length += 1
         return self.after_norm(x)[:, 0], attn
