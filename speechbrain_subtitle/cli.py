@@ -45,6 +45,7 @@ _MINIMUMS = {
     "max_chars": ("--max-chars", 1),
     "max_lines": ("--max-lines", 1),
     "average": ("--average", 1),
+    "max_ctc_entropy": ("--max-ctc-entropy", 0),
 }
 
 
@@ -446,6 +447,7 @@ def _transcribe(args):
                 segmentation=segmentation,
                 constraints=constraints,
                 subtitle_timing=args.subtitle_timing,
+                max_ctc_entropy=args.max_ctc_entropy,
                 progress=progress,
                 **options,
             )
@@ -685,6 +687,16 @@ def build_parser():
         choices=["transfer", "ctc"],
         help="how subtitle words get their times: 'transfer' (default) from the verbatim words "
         "they correspond to, or 'ctc': aligned to the subtitle CTC head (models trained with one)",
+    )
+    p.add_argument(
+        "--max-ctc-entropy",
+        type=float,
+        default=None,
+        help="leave a segment of 3 s or more out of the cues and the transcript (its text "
+        "stays in the JSON, marked low_confidence) when the mean entropy of the verbatim CTC "
+        "posteriors over it is above this, in nats: the model is unsure what it hears "
+        "(babble, another language). Default: the model's max_ctc_entropy (yaml), if any; "
+        "0 keeps every segment",
     )
     _add_cue_options(p)
     p.add_argument(

@@ -77,11 +77,13 @@ REAL_CLIPS = sorted((FIXTURES / "real_speech" / "librivox").glob("*.wav")) + [
 def test_cues_on_the_real_fixture_clips_pass_the_subtitle_check(tmp_path, capsys):
     # The demo model writes nonsense on real speech, but whatever text it writes must be
     # cut into cues a subtitler accepts: `check` counts no broken rule, no mergeable
-    # one-word cue and no cut sentence that would fit one cue.
+    # one-word cue and no cut sentence that would fit one cue. The model is rightly unsure
+    # of most of this speech (English, read aloud), so --max-ctc-entropy 0 keeps all of it.
     from speechbrain_subtitle import cli
 
     out = tmp_path / "subs"
-    args = ["transcribe", *map(str, REAL_CLIPS), "--out", str(out), "--format", "srt"]
+    args = ["transcribe", *map(str, REAL_CLIPS), "--out", str(out), "--format", "srt",
+            "--max-ctc-entropy", "0"]  # fmt: skip
     assert cli.main(args) == 0
     capsys.readouterr()
     cues = 0

@@ -17,7 +17,7 @@ from speechbrain_subtitle.evaluate import evaluate_manifest
 from speechbrain_subtitle.inference import SubtitleASR
 
 # The references of the demo model's example.wav (first row of the SyntheticNL
-# medium corpus's test split; synthetic espeak-ng speech).
+# medium corpus's test split, generator 1; synthetic espeak-ng speech).
 VERBATIM = "dat meldt de krant het laatste het laatste euh nieuws"
 SUBTITLE = "Dat meldt de krant Het Laatste Nieuws."
 

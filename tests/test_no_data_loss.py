@@ -273,10 +273,11 @@ def test_file_api_decodes_around_nonfinite_samples(demo, tmp_path, caplog):
 
 @pytest.fixture(scope="module")
 def long_reference(demo, tmp_path_factory):
-    """The long recording with a zero at 1 s, decoded: what a repaired file must give."""
+    """The long recording with a zero at 1 s, decoded: what a repaired file must give.
+    (English speech: the demo model is rightly unsure of it, so every segment is kept.)"""
     folder = tmp_path_factory.mktemp("long")
     _, zero = _with_samples(folder, "ref", [0.0], 1.0, source=LONG_SPEECH)
-    return longform.transcribe_long(demo, zero, greedy=True, progress=False)
+    return longform.transcribe_long(demo, zero, greedy=True, progress=False, max_ctc_entropy=0)
 
 
 @pytest.mark.parametrize("kind", ["one_nan", "plus_inf"])
@@ -285,7 +286,7 @@ def test_long_form_keeps_speech_around_a_nonfinite_sample(
 ):
     bad, _ = _with_samples(tmp_path, kind, NONFINITE[kind], 1.0, source=LONG_SPEECH)
     with caplog.at_level(logging.WARNING):
-        result = longform.transcribe_long(demo, bad, greedy=True, progress=False)
+        result = longform.transcribe_long(demo, bad, greedy=True, progress=False, max_ctc_entropy=0)
     assert long_reference.cues and long_reference.method == "vad"
     assert result.method == long_reference.method
     assert result.cues == long_reference.cues  # the first seconds included

@@ -87,10 +87,10 @@ class EvenSpread:
 
 
 #: Stated tolerance for the demo model's word boundaries (seconds). On this
-#: test's 10 sentences (78 words) the demo model measured median 80 ms, 90th
-#: percentile 226 ms, and the even-spread baseline 190 ms / 419 ms; other sets
-#: (recipes/SyntheticNL/README.md) gave medians 71-110 ms, 90th percentiles
-#: 303-357 ms.
+#: test's 10 sentences (78 words) the demo model measured median 65 ms, 90th
+#: percentile 218 ms (the first demo: 80 / 226 ms), and the even-spread baseline
+#: 190 ms / 419 ms; other sets (recipes/SyntheticNL/README.md) gave medians
+#: 63-94 ms, 90th percentiles 248-291 ms.
 MEDIAN_TOLERANCE, P90_TOLERANCE = 0.12, 0.35
 
 
