@@ -101,8 +101,14 @@ def test_tiny_comparison_trains_scores_and_writes_the_table(tmp_path, capsys):
         assert math.isfinite(row["verbatim_wer"]) and row["verbatim_wer"] >= 0
         assert row["epochs"] >= 1 and row["seconds"] > 0 and row["parameters"] > 0
         assert abs(row["updates"] - result["updates"]) <= max(updates.values()) / 2
+        # a generator-2 corpus: test_unseen.csv is scored too, by the run's own evaluation
+        unseen = json.loads(open(row["unseen"]["metrics_file"]).read())
+        assert unseen["utterances"] == len(_rows(data / "test_unseen.csv"))
+        assert row["unseen"]["verbatim_wer"] == unseen["WER_verbatim"]
     by_name = {m["model"]: m for m in result["models"]}
     assert by_name["verbatim_only"]["subtitle_wer"] is None
+    assert by_name["verbatim_only"]["unseen"]["subtitle_bleu"] is None
+    assert by_name["c8"]["unseen"]["subtitle_bleu"] is not None
     assert by_name["verbatim_only"]["data"]["subtitle"]["rows"] == 0
     assert by_name["naive"]["data"]["subtitle_as_verbatim"]
     c8 = by_name["c8"]
@@ -115,6 +121,7 @@ def test_tiny_comparison_trains_scores_and_writes_the_table(tmp_path, capsys):
     assert len(body) == 1 + len(models)  # header + one row per model
     assert all(line.count("|") == body[0].count("|") for line in body)
     assert body[1].split("|")[8].strip() == "-"  # verbatim_only: no subtitle WER
+    assert "unseen verbatim WER" in body[0] and body[1].split("|")[11].strip() == "-"
     assert table in capsys.readouterr().out
 
     with pytest.raises(SystemExit, match="exists"):  # no silent reuse of finished runs

@@ -26,7 +26,9 @@ This script runs that comparison on a SyntheticNL corpus (``make_corpus.py``):
 
 4. Each is scored by the training run's own test evaluation on the corpus's
    ``test.csv`` (held-out speakers): verbatim WER after normalisation,
-   subtitle WER (cased, with punctuation) and BLEU.
+   subtitle WER (cased, with punctuation) and BLEU. A generator-2 corpus also
+   has ``test_unseen.csv`` (held-out templates, vocabulary and voices, noise):
+   it is scored the same way, in three more columns.
 
 The table goes to the console, ``OUT/comparison.md`` and ``OUT/comparison.json``.
 The speech is synthetic (espeak-ng): the numbers show what the recipe does on
@@ -408,7 +410,7 @@ def train_one(name, args, settings, sets, tokenizer, vocab_size, updates, encode
         f"--data_folder={args.data.resolve()}",
         f"--train_csv={sets[train_set]}",
         f"--valid_csv={(args.data / 'valid.csv').resolve()}",
-        f"--test_csvs=[{(args.data / 'test.csv').resolve()}]",
+        f"--test_csvs=[{','.join(str(path) for path in test_sets(args.data))}]",
         f"--output_folder={out}",
         f"--tokenizer_file={tokenizer}",
         f"--vocab_size={vocab_size}",
@@ -426,9 +428,19 @@ def train_one(name, args, settings, sets, tokenizer, vocab_size, updates, encode
     seconds = time.perf_counter() - started
     metrics_file = out / "test_test" / "metrics.json"
     scores = json.loads(metrics_file.read_text(encoding="utf-8"))
+    unseen = None
+    if len(test_sets(args.data)) > 1:
+        unseen_file = out / "test_test_unseen" / "metrics.json"
+        other = json.loads(unseen_file.read_text(encoding="utf-8"))
+        unseen = {"verbatim_wer": other.get("WER_verbatim"), "subtitle_wer": None,
+                  "subtitle_bleu": None, "test_utterances": other.get("utterances"),
+                  "metrics_file": str(unseen_file)}  # fmt: skip
     ran = epochs_run((out / "train_log.txt").read_text(encoding="utf-8"))
     model = brain.hparams.model
     subtitles = model.has_subtitle_branch
+    if unseen and subtitles:
+        unseen["subtitle_wer"] = other.get("WER_subtitle")
+        unseen["subtitle_bleu"] = other.get("BLEU_subtitle")
     data = {
         "verbatim": {"rows": 0, "hours": 0.0},
         "subtitle": {"rows": 0, "hours": 0.0},
@@ -455,10 +467,19 @@ def train_one(name, args, settings, sets, tokenizer, vocab_size, updates, encode
         "subtitle_wer": scores.get("WER_subtitle") if subtitles else None,
         "subtitle_bleu": scores.get("BLEU_subtitle") if subtitles else None,
         "test_utterances": scores.get("utterances"),
+        "unseen": unseen,
         "search": scores.get("search"),
         "seconds": round(seconds, 1),
         "metrics_file": str(metrics_file),
     }
+
+
+def test_sets(data):
+    """The test manifests a corpus folder has: ``test.csv``, then ``test_unseen.csv`` if any."""
+    paths = [(data / "test.csv").resolve()]
+    if (data / "test_unseen.csv").is_file():
+        paths.append((data / "test_unseen.csv").resolve())
+    return paths
 
 
 def _number(value, digits=1):
@@ -484,28 +505,51 @@ def format_table(result):
     ...                      "date": "d", "machine": "m", "budget": "b", "models": [row]})
     >>> "| c8 | c8 | 10 | 2 / 0.01 h | 4 / 0.02 h | 1 / 3 | 50.0 | 60.0 | 5.5 | 1 |" in text
     True
+    >>> row["unseen"] = {"verbatim_wer": 70.0, "subtitle_wer": 80.0, "subtitle_bleu": 1.25,
+    ...                  "test_utterances": 2}
+    >>> text = format_table({"label": LABEL, "corpus": "c", "test_utterances": 2, "size": "tiny",
+    ...                      "date": "d", "machine": "m", "budget": "b", "models": [row]})
+    >>> "| 1 / 3 | 50.0 | 60.0 | 5.5 | 70.0 | 80.0 | 1.2 | 1 |" in text
+    True
     """
+    unseen = any(row.get("unseen") for row in result["models"])
+    test = f"test: {result['test_utterances']} utterances of held-out speakers"
+    header = ("| model | architecture | params | verbatim text (rows / h) "
+              "| subtitle text (rows / h) | epochs / updates | verbatim WER (%) "
+              "| subtitle WER (%) | subtitle BLEU |")  # fmt: skip
+    if unseen:
+        first = next(row["unseen"] for row in result["models"] if row.get("unseen"))
+        test += (
+            f"; test_unseen: {first['test_utterances']} utterances of held-out templates, "
+            "vocabulary and speakers, with noise"
+        )
+        header += " unseen verbatim WER (%) | unseen subtitle WER (%) | unseen subtitle BLEU |"
+    header += " time (s) |"
     lines = [
         f"# Does subtitle-only data help? ({result['label']})",
         "",
-        f"Corpus `{result['corpus']}` ({result['label']}); test: {result['test_utterances']} "
-        f"utterances of held-out speakers. Size `{result['size']}`; {result['budget']}. "
-        f"{result['machine']}, {result['date']}.",
+        f"Corpus `{result['corpus']}` ({result['label']}); {test}. Size `{result['size']}`; "
+        f"{result['budget']}. {result['machine']}, {result['date']}.",
         "",
-        "| model | architecture | params | verbatim text (rows / h) | subtitle text (rows / h) "
-        "| epochs / updates | verbatim WER (%) | subtitle WER (%) | subtitle BLEU | time (s) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        header,
+        "|---|---|" + "---:|" * (header.count("|") - 3),
     ]
     for row in result["models"]:
         data = row["data"]
-        lines.append(
+        line = (
             f"| {row['model']} | {row['architecture']} | {row['parameters']} "
             f"| {_data_cell(data['verbatim'])} "
             f"| {_data_cell(data['subtitle'], data['subtitle_as_verbatim'])} "
             f"| {row['epochs']} / {row['updates']} | {_number(row['verbatim_wer'])} "
-            f"| {_number(row['subtitle_wer'])} | {_number(row['subtitle_bleu'])} "
-            f"| {row['seconds']:.0f} |"
+            f"| {_number(row['subtitle_wer'])} | {_number(row['subtitle_bleu'])} |"
         )
+        if unseen:
+            other = row.get("unseen") or {}
+            line += (
+                f" {_number(other.get('verbatim_wer'))} | {_number(other.get('subtitle_wer'))}"
+                f" | {_number(other.get('subtitle_bleu'))} |"
+            )
+        lines.append(line + f" {row['seconds']:.0f} |")
     lines += [
         "",
         "Verbatim WER after normalisation (lower case, no punctuation or fillers, numbers "
