@@ -57,6 +57,30 @@ def test_a_cached_step_equals_the_whole_prefix(name):
 
 
 @pytest.mark.parametrize("name", list(_decoders()))
+def test_one_source_copy_per_beam_equals_a_copy_per_hypothesis(name):
+    """``start_cache(..., group=beam)``: each utterance's keys and values serve its
+    ``beam`` consecutive hypotheses, as the beam search lays them out."""
+    decoder = _decoders()[name].eval()
+    beam = 3
+    memories = [
+        (torch.randn(2, 9, 16), torch.tensor([9, 4])),  # a padded utterance
+        (torch.randn(2, 7, 16), torch.tensor([7, 5])),
+    ][: decoder.num_sources]
+    repeated = [(m.repeat_interleave(beam, 0), n.repeat_interleave(beam)) for m, n in memories]
+    grouped, copied = decoder.start_cache(memories, group=beam), decoder.start_cache(repeated)
+    tokens = torch.randint(1, 30, (2 * beam, 4))  # every hypothesis its own tokens
+    with torch.no_grad():
+        for t in range(tokens.shape[1]):
+            h_grouped, a_grouped = decoder.step(tokens[:, t], grouped)
+            h_copied, a_copied = decoder.step(tokens[:, t], copied)
+            torch.testing.assert_close(h_grouped, h_copied, atol=1e-5, rtol=0)
+            torch.testing.assert_close(a_grouped, a_copied, atol=1e-6, rtol=0)
+            index = torch.tensor([2, 0, 0, 4, 5, 3])  # reorder within each utterance's beam
+            grouped.reorder(index), copied.reorder(index)
+            tokens = tokens[index]
+
+
+@pytest.mark.parametrize("name", list(_decoders()))
 def test_cached_greedy_search_equals_the_reference(name):
     decoder = _decoders()[name].eval()
     memories = [
