@@ -364,7 +364,7 @@ def beam_search(model, task, memories, options):
             raise ValueError(f"The {task} decoder does not attend the {source} encoder")
         if options.ctc_candidates:
             ctc = CTCScorerOnCandidates(ctc_fc=head, blank_index=model.blank_index,
-                                     eos_index=model.eos_index)  # fmt: skip
+                                        eos_index=model.eos_index)  # fmt: skip
             scorer = PrunedCTCScorerBuilder(
                 partial_scorers=[ctc], weights={"ctc": weight},
                 scorer_beam_scale=options.ctc_candidates,
