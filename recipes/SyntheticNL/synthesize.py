@@ -307,6 +307,15 @@ def _run(command, **kwargs):
     return result
 
 
+def _frames(audio, frame, pad):
+    """``audio`` as rows of ``frame`` samples: a last partial frame is zero-padded
+    (``pad``) or left out."""
+    n_frames = -(-len(audio) // frame) if pad else len(audio) // frame
+    if pad and n_frames * frame != len(audio):
+        audio = np.concatenate([audio, np.zeros(n_frames * frame - len(audio), audio.dtype)])
+    return audio[: n_frames * frame].reshape(n_frames, frame)
+
+
 def trim_silence(audio, sample_rate=SAMPLE_RATE, threshold_db=-45.0, margin=0.02):
     """Cuts leading and trailing silence.
 
@@ -341,10 +350,7 @@ def trim_silence(audio, sample_rate=SAMPLE_RATE, threshold_db=-45.0, margin=0.02
     if peak <= 0:
         return audio
     frame = max(1, sample_rate // 100)
-    n_frames = -(-len(audio) // frame)
-    padded = np.zeros(n_frames * frame, dtype=audio.dtype)
-    padded[: len(audio)] = audio
-    frame_peaks = np.max(np.abs(padded.reshape(n_frames, frame)), axis=1)
+    frame_peaks = np.max(np.abs(_frames(audio, frame, pad=True)), axis=1)
     loud = np.flatnonzero(frame_peaks > peak * 10 ** (threshold_db / 20))
     keep = int(round(margin * sample_rate))
     begin = max(0, loud[0] * frame - keep)
@@ -379,11 +385,10 @@ def speech_level(audio, sample_rate=SAMPLE_RATE, range_db=30.0):
     >>> round(speech_level(x), 3)
     0.5
     """
-    frame = max(1, sample_rate // 100)
-    n_frames = len(audio) // frame
-    if n_frames == 0:
+    frames = _frames(audio, max(1, sample_rate // 100), pad=False)
+    if len(frames) == 0:
         return float(np.sqrt(np.mean(np.square(audio)))) if len(audio) else 0.0
-    energy = np.mean(np.square(audio[: n_frames * frame].reshape(n_frames, frame)), axis=1)
+    energy = np.mean(np.square(frames), axis=1)
     if energy.max() <= 0:
         return 0.0
     active = energy[energy >= energy.max() * 10 ** (-range_db / 10)]
