@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="espeak-ng sox libsndfile1"
+# fillets-ng-data-nl + fillets-ng-data: 91 minutes of real human Dutch speech (GPL-2,
+# read where Debian puts them by recipes/FishFilletsNL; never copied into this repository)
+APT_PACKAGES="espeak-ng sox libsndfile1 fillets-ng-data-nl fillets-ng-data"
 missing=""
 for pkg in $APT_PACKAGES; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"

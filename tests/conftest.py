@@ -92,3 +92,40 @@ def features(hparams, batch):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+#: Where Debian puts the Fish Fillets NG data (``fillets-ng-data-nl``, ``fillets-ng-data``).
+FILLETS_ROOT = pathlib.Path(os.environ.get("FILLETS_NG_ROOT", "/usr/share/games/fillets-ng"))
+FILLETS_RECIPE = ROOT / "recipes" / "FishFilletsNL"
+
+
+def require_fillets():
+    """Skips (or, with ``SBS_REQUIRE_REAL_DUTCH=1`` as CI sets it, fails) without the data."""
+    if (FILLETS_ROOT / "sound").is_dir() and (FILLETS_ROOT / "script").is_dir():
+        return
+    message = (
+        f"real Dutch speech not installed under {FILLETS_ROOT} "
+        "(apt-get install fillets-ng-data-nl fillets-ng-data; scripts/setup.sh does it)"
+    )
+    if os.environ.get("SBS_REQUIRE_REAL_DUTCH"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def fillets_nl(tmp_path_factory):
+    """The real-Dutch recipe's prepared folder: ``(folder, report)``.
+
+    ``prepare_fillets.prepare`` runs once per session on the installed Debian
+    packages (about 20 s: every clip is converted to 16 kHz mono).
+    """
+    import sys
+
+    require_fillets()
+    sys.path.insert(0, str(FILLETS_RECIPE))
+    sys.path.insert(0, str(ROOT / "recipes" / "CGN_subtitles"))
+    from prepare_fillets import prepare
+
+    folder = tmp_path_factory.mktemp("fillets_nl")
+    report = prepare(folder, FILLETS_ROOT, progress=False)
+    return folder, report
