@@ -255,13 +255,38 @@ def check_installed(root):
         )
 
 
-def _remove_failed_conversion(path):
-    """Removes a converted file that holds no audio (this script wrote it)."""
+def convert_clip(source, folder, stem, max_duration):
+    """Converts one clip to 16 kHz mono (reusing an earlier conversion) and checks its length.
+
+    Arguments
+    ---------
+    source : pathlib.Path
+        The audio file.
+    folder : pathlib.Path
+        Where the converted ``<stem>.wav`` goes.
+    stem : str
+        File name of the conversion, without ``.wav``.
+    max_duration : float
+        Longer clips are refused as ``too_long``.
+
+    Returns
+    -------
+    tuple
+        ``(wav_path, duration, None)``, or ``(None, None, reason)`` with the
+        reason ``"unreadable"`` (a conversion without audio is removed: this
+        script wrote it) or ``"too_long"``.
+    """
     try:
-        if path.is_file() and path.stat().st_size <= 44:
-            path.unlink()
-    except OSError:
-        pass
+        wav, duration, _ = ensure_16k_mono(source, folder, stem)
+    except RuntimeError as err:
+        logger.warning("%s: unreadable (%s)", source, err)
+        target = folder / f"{stem}.wav"
+        if target.is_file() and target.stat().st_size <= 44:  # a header, no audio
+            target.unlink()
+        return None, None, "unreadable"
+    if duration > max_duration:
+        return None, None, "too_long"
+    return wav, duration, None
 
 
 def prepare(out, root=DEFAULT_ROOT, max_duration=30.0, progress=True):
@@ -321,14 +346,7 @@ def prepare(out, root=DEFAULT_ROOT, max_duration=30.0, progress=True):
             verbatim = verbatim_text(line)
             reason = "empty_text" if not verbatim else None
         if reason is None:
-            try:
-                wav, duration, _ = ensure_16k_mono(path, out / "wavs" / level, clip_id)
-            except RuntimeError as err:
-                logger.warning("%s: unreadable (%s)", name, err)
-                reason = "unreadable"
-                _remove_failed_conversion(out / "wavs" / level / f"{clip_id}.wav")
-        if reason is None and duration > max_duration:
-            reason = "too_long"
+            wav, duration, reason = convert_clip(path, out / "wavs" / level, clip_id, max_duration)
         if reason is not None:
             skipped[reason] += 1
             skipped_clips[reason].append(name)

@@ -48,11 +48,10 @@ sys.path.insert(0, str(HERE))
 
 from prepare_common import (  # noqa: E402 - after the path set-up above
     PreparationError,
-    ensure_16k_mono,
     setup_logging,
     write_report,
 )
-from prepare_fillets import _remove_failed_conversion, verbatim_text  # noqa: E402
+from prepare_fillets import convert_clip, verbatim_text  # noqa: E402
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif")
 TEXT_MODES = ("subtitle", "subtitle-only", "verbatim")
@@ -134,14 +133,8 @@ def prepare_folder(clips, out, texts="subtitle", dev_digits=2, max_duration=30.0
                     f"{relative} and {seen[row_id]} give the same row ID {row_id}; rename one"
                 )
             seen[row_id] = relative
-            try:
-                folder = out / "wavs" / Path(relative).parent
-                wav, duration, _ = ensure_16k_mono(path, folder, path.stem)
-            except RuntimeError:
-                reason = "unreadable"
-                _remove_failed_conversion(folder / f"{path.stem}.wav")
-        if reason is None and duration > max_duration:
-            reason = "too_long"
+            folder = out / "wavs" / Path(relative).parent
+            wav, duration, reason = convert_clip(path, folder, path.stem, max_duration)
         if reason is not None:
             skipped[reason] += 1
             skipped_clips[reason].append(relative)
