@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import pathlib
+import re
 import shutil
 import string
 import tempfile
@@ -183,14 +184,36 @@ def inference_yaml_text(
             del arch_doc[key]
         elif key in trained and _is_plain(arch_doc[key]) and _is_plain(trained[key]):
             arch_doc[key] = trained[key]
+    body = io.StringIO()
+    _yaml().dump(arch_doc, body)
     stream = io.StringIO()
     stream.write(f"# Exported by speechbrain-subtitle {__version__}; load with\n")
     stream.write(
         "# speechbrain_subtitle.inference.SubtitleASR.from_hparams(source=<this folder>)\n"
     )
-    _yaml().dump(arch_doc, stream)
+    stream.write(_without_export_comments(body.getvalue()))
     stream.write(inference_block(arch_doc, beam_size, ctc_weight, subtitle_ctc_weight, token_list))
     return stream.getvalue()
+
+
+#: Comment lines an export writes itself. A fine-tuned model's architecture file is an
+#: earlier export, whose copies of them ruamel keeps attached to the keys around them.
+_EXPORT_COMMENTS = re.compile(
+    r"^# (Exported by speechbrain-subtitle .*; load with"
+    r"|speechbrain_subtitle\.inference\.SubtitleASR\.from_hparams\(source=<this folder>\)"
+    r"|-+ inference"
+    r"|Search defaults \(override per call: .*\))\n",
+    re.MULTILINE,
+)
+
+
+def _without_export_comments(text):
+    """``text`` less the comment lines an earlier export wrote (see :data:`_EXPORT_COMMENTS`).
+
+    >>> _without_export_comments("# Exported by speechbrain-subtitle 0.1.0; load with\\na: 1\\n")
+    'a: 1\\n'
+    """
+    return _EXPORT_COMMENTS.sub("", text)
 
 
 def _in_experiment(exp_doc, key, experiment, default):

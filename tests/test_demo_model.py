@@ -63,6 +63,10 @@ def test_fine_tune_the_demo_model_for_a_few_steps(tmp_path):
     from speechbrain_subtitle.hub import export_model
 
     folder = export_model(out, tmp_path / "exported")
+    # the demo's yaml (an earlier export) is the architecture: its export comments once only
+    text = (folder / "hyperparams.yaml").read_text()
+    assert text.count("# Exported by speechbrain-subtitle") == 1
+    assert text.count("-- inference\n") == 1 and text.count("# Search defaults") == 1
     again = SubtitleASR.from_hparams(source=str(folder), savedir=str(folder))
     assert again.transcribe_file(str(DEMO_MODEL / "example.wav"), greedy=True).verbatim
 
@@ -75,18 +79,20 @@ REAL_CLIPS = sorted((FIXTURES / "real_speech" / "librivox").glob("*.wav")) + [
 
 
 def test_cues_on_the_real_fixture_clips_pass_the_subtitle_check(tmp_path, capsys):
-    # The demo model writes nonsense on real speech, but whatever text it writes must be
+    # The demo model writes nonsense on this (mostly English) speech, but whatever it writes must be
     # cut into cues a subtitler accepts: `check` counts no broken rule, no mergeable
     # one-word cue and no cut sentence that would fit one cue. The model is rightly unsure
     # of most of this speech (English, read aloud), so --max-ctc-entropy 0 keeps all of it.
     from speechbrain_subtitle import cli
+    from speechbrain_subtitle.subtitles import CueConstraints
 
     out = tmp_path / "subs"
-    args = ["transcribe", *map(str, REAL_CLIPS), "--out", str(out), "--format", "srt",
+    args = ["transcribe", *map(str, REAL_CLIPS), "--out", str(out), "--format", "srt,json",
             "--max-ctc-entropy", "0"]  # fmt: skip
     assert cli.main(args) == 0
     capsys.readouterr()
     cues = 0
+    limits = CueConstraints()
     for clip in REAL_CLIPS:
         srt = out / f"{clip.stem}.srt"
         assert cli.main(["check", str(srt), "--json"]) == 0
@@ -95,5 +101,18 @@ def test_cues_on_the_real_fixture_clips_pass_the_subtitle_check(tmp_path, capsys
         broken = {k: v["count"] for k, v in report["rules"].items() if v["count"]}
         # a one-word cue or a cue ending mid-sentence is allowed only when it can't be
         # helped (the counts below say so)
-        assert set(broken) <= {"one_word", "mid_sentence"}, (clip.name, report["rules"])
+        allowed = {"one_word", "mid_sentence"}
+        # Reading speed can't be helped when the file's whole subtitle has more characters
+        # than 17 per second of the time it may be shown (its first word's start less the
+        # allowed lead, to its last word's end plus the allowed lag): the model writes long
+        # invented sentences on this English speech.
+        doc = json.loads((out / f"{clip.stem}.json").read_text())
+        words = [w for s in doc["segments"] for w in s["subtitle_words"]]
+        if words:
+            chars = sum(len(line) for cue in doc["cues"] for line in cue["lines"])
+            lead = limits.max_lead  # how far a cue may reach before or after its speech
+            shown = words[-1]["end"] + lead - max(0.0, words[0]["start"] - lead)
+            if chars > limits.max_cps * shown:
+                allowed.add("chars_per_second")
+        assert set(broken) <= allowed, (clip.name, report["rules"])
     assert cues >= 5

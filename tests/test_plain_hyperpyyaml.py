@@ -24,6 +24,7 @@ TRAINING = [
     "recipes/CGN_subtitles/hparams/c8_fixture.yaml",
     "recipes/SyntheticNL/hparams/c8_demo.yaml",
     "recipes/SyntheticNL/hparams/c8_tiny.yaml",
+    "recipes/FishFilletsNL/hparams/finetune_demo.yaml",
 ]
 TINY = [f for f in TRAINING if "tiny" in f or "fixture" in f]
 
@@ -46,6 +47,7 @@ TRAINING_PARAMS = {
     "recipes/CGN_subtitles/hparams/c8_fixture.yaml": 384_032,
     "recipes/SyntheticNL/hparams/c8_demo.yaml": 5_337_712,
     "recipes/SyntheticNL/hparams/c8_tiny.yaml": 384_032,
+    "recipes/FishFilletsNL/hparams/finetune_demo.yaml": 5_337_712,
 }
 # train_tiny.yaml with each architecture included instead of c8.yaml
 TINY_PARAMS = {
