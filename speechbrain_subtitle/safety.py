@@ -146,8 +146,17 @@ def _resolve(target):
     return obj
 
 
-def check_target(target):
-    """Why ``target`` (a ``!new:``/``!name:``/``!apply:`` suffix) is refused, or None.
+def check_target(target, tag="!new:"):
+    """Why ``target`` (the suffix of ``tag``, ``!new:``/``!name:``/``!apply:``) is refused, or None.
+
+    Under the allowed module prefixes only **classes** may be named: a module
+    holds functions and methods that write, read or delete files (SpeechBrain's
+    ``StatObject_SB.save_stat_object`` pickles an object to any path), and a
+    method or function named in a yaml is called with arguments the yaml
+    chooses (``!apply:``) or that the loader chooses (``!name:`` hooks). A
+    function or method is allowed only by its exact name in
+    :data:`ALLOWED_NAMES`, and ``!apply:`` (a call while the yaml loads, which
+    exported models never need) only for those names.
 
     >>> check_target("speechbrain.nnet.linear.Linear") is None
     True
@@ -155,13 +164,29 @@ def check_target(target):
     'it does not resolve to a class or function defined under the allow-list'
     >>> check_target("os.system")
     'it is not on the allow-list'
+    >>> check_target("speechbrain.processing.PLDA_LDA.StatObject_SB.save_stat_object", "!apply:")
+    'only classes may be named under the allowed modules (functions and methods by exact name)'
+    >>> check_target("speechbrain.nnet.linear.Linear", "!apply:")
+    '!apply: may only call the exact names of the allow-list'
+    >>> check_target("speechbrain_subtitle.hub.load_state_strict", "!name:") is None
+    True
     """
     if not _DOTTED.match(target):
         return "it is not a dotted Python name"
     if not is_allowed_name(target):
         return "it is not on the allow-list"
-    if _resolve(target) is None:
+    obj = _resolve(target)
+    if obj is None:
         return "it does not resolve to a class or function defined under the allow-list"
+    if target in ALLOWED_NAMES:
+        return None
+    if not inspect.isclass(obj):
+        return (
+            "only classes may be named under the allowed modules "
+            "(functions and methods by exact name)"
+        )
+    if tag.startswith("!apply"):
+        return "!apply: may only call the exact names of the allow-list"
     return None
 
 
@@ -186,7 +211,7 @@ def _problems(text):
         if tag is not None and tag not in PLAIN_TAGS and tag not in STANDARD_TAGS:
             if tag.startswith(CALL_TAGS):
                 target = tag.split(":", 1)[1]
-                reason = check_target(target)
+                reason = check_target(target, tag)
                 if reason:
                     found.append((line, tag.split(":", 1)[0] + ":", target, reason))
             elif tag.startswith("!include:"):

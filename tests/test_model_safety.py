@@ -94,6 +94,21 @@ PAYLOADS = {
         '__evil: !apply:speechbrain.utils.superpowers.run_shell ["touch {marker}"]\n',
         "speechbrain.utils.superpowers.run_shell",
     ),
+    # issue #22: a method of an allowed class that pickles an object to any path
+    "file-writing method of an allowed class (apply)": (
+        "__stat: !new:speechbrain.processing.PLDA_LDA.StatObject_SB\n"
+        '__evil: !apply:speechbrain.processing.PLDA_LDA.StatObject_SB.save_stat_object '
+        '[!ref <__stat>, "{marker}"]\n',
+        "StatObject_SB.save_stat_object",
+    ),
+    "file-writing method as a loader hook (name)": (
+        "__hook: !name:speechbrain.processing.PLDA_LDA.StatObject_SB.save_stat_object\n",
+        "only classes may be named",
+    ),
+    "apply of an allowed class": (
+        "__evil: !apply:speechbrain.nnet.linear.Linear {{input_size: 2, n_neurons: 2}}\n",
+        "!apply: may only call the exact names",
+    ),
     "applyref runs while references resolve": (
         '__evil: !applyref:os.system ["touch {marker}"]\n',
         "!applyref:os.system",
