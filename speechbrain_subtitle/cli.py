@@ -406,20 +406,13 @@ def _search_options(args):
 def _transcribe(args):
     from speechbrain_subtitle import longform
     from speechbrain_subtitle.segmentation import SegmentationOptions
-    from speechbrain_subtitle.subtitles import CueConstraints
 
     tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
     formats = longform.parse_formats(args.format) if args.format else []
     if args.out and not formats:
         formats = list(longform.DEFAULT_FORMATS)
     out_dir = Path(args.out or ".")
-    constraints = CueConstraints(
-        max_chars_per_line=args.max_chars,
-        max_lines=args.max_lines,
-        max_cps=args.max_cps,
-        min_duration=args.min_duration,
-        fps=args.fps,
-    )
+    constraints = _cue_constraints(args)
     segmentation = SegmentationOptions(min_duration=args.min_segment, max_duration=args.max_segment)
     if args.out:
         try:
@@ -488,17 +481,26 @@ def _transcribe(args):
     return 1 if failures else 0
 
 
-def _check(args):
-    from speechbrain_subtitle.subtitle_quality import format_report, quality_report, read_cues
+def _cue_constraints(args):
+    """The cue limits of ``transcribe``/``check``: the minimum gap is 2 frames of ``--fps``
+    (2/25 s when ``--fps 0`` turns the frame grid off), as their help says."""
     from speechbrain_subtitle.subtitles import CueConstraints
 
-    constraints = CueConstraints(
+    fps = args.fps
+    return CueConstraints(
         max_chars_per_line=args.max_chars,
         max_lines=args.max_lines,
         max_cps=args.max_cps,
         min_duration=args.min_duration,
-        fps=args.fps,
+        fps=fps,
+        min_gap=2 / fps if fps else CueConstraints.min_gap,
     )
+
+
+def _check(args):
+    from speechbrain_subtitle.subtitle_quality import format_report, quality_report, read_cues
+
+    constraints = _cue_constraints(args)
     report = quality_report(
         read_cues(args.file), constraints, args.duration, worst=args.worst, max_pause=args.max_pause
     )

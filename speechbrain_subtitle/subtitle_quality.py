@@ -321,6 +321,26 @@ def _read_text(path) -> str:
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
+_VTT_TIMING = re.compile(
+    r"\s*(\d+:)?[0-5]\d:[0-5]\d\.\d{3}\s+-->\s+(\d+:)?[0-5]\d:[0-5]\d\.\d{3}(\s.*)?"
+)
+
+
+def _check_vtt_timings(text: str) -> None:
+    """Raises ``ValueError`` naming the first cue timing line (one with ``-->``) that is
+    not ``[hh:]mm:ss.ttt --> [hh:]mm:ss.ttt [settings]``.
+
+    >>> _check_vtt_timings("WEBVTT\\n\\n00:01.000 --> 00:02.500 line:90%\\nJa.\\n")
+    >>> _check_vtt_timings("WEBVTT\\n\\n00:00:xx.000 --> 00:00:02.000\\nJa.\\n")
+    Traceback (most recent call last):
+    ...
+    ValueError: line 3: malformed cue timing '00:00:xx.000 --> 00:00:02.000'
+    """
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "-->" in line and not _VTT_TIMING.fullmatch(line):
+            raise ValueError(f"line {number}: malformed cue timing {line.strip()[:80]!r}")
+
+
 def read_cues(path: str | os.PathLike) -> list[Cue]:
     """Reads the cues of a subtitle file: SRT, WebVTT, ASS/SSA or TTML/DFXP.
 
@@ -360,6 +380,7 @@ def read_cues(path: str | os.PathLike) -> list[Cue]:
         elif suffix == ".vtt":
             import webvtt
 
+            _check_vtt_timings(text)  # webvtt-py drops a cue with a bad timing line silently
             for caption in webvtt.from_buffer(io.StringIO(text)):
                 start = caption.start_time.in_milliseconds() / 1000
                 end = caption.end_time.in_milliseconds() / 1000

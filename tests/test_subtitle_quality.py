@@ -381,3 +381,36 @@ def test_pause_inside_a_short_sentence_does_not_split_it():
     assert [c.text for c in cues] == ["Dank.", "Ja."]
     assert counts(quality_report(cues)) == {"one_word": 2}
     assert counts(quality_report(cues, max_pause=3.0)) == {"one_word": 2, "one_word_mergeable": 2}
+
+
+@pytest.mark.parametrize("fps, gap_too_small", [(25, 1), (50, 0), (0, 1)])
+def test_check_minimum_gap_is_two_frames_of_fps(tmp_path, capsys, fps, gap_too_small):
+    """Issue #22: `check --fps 50` used a fixed 0.08 s gap though help says "2 frames".
+    Two cues 0.06 s apart: 3 frames at 50 fps (kept), 1.5 frames at 25 fps (too small);
+    without a frame grid (--fps 0) the gap is 2 frames at 25 fps."""
+    path = tmp_path / "two.srt"
+    path.write_text(
+        "1\n00:00:01,000 --> 00:00:02,500\nEerste zin.\n\n"
+        "2\n00:00:02,560 --> 00:00:04,000\nTweede zin.\n",
+        encoding="utf-8",
+    )
+    assert cli_main(["check", str(path), "--fps", str(fps), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rules"]["gap_too_small"]["count"] == gap_too_small
+
+
+def test_check_refuses_a_vtt_with_a_malformed_timing(tmp_path, capsys):
+    """Issue #22: webvtt-py dropped the broken cue and `check` reported `1 cue(s)`, rc 0."""
+    path = tmp_path / "broken.vtt"
+    path.write_text(
+        "WEBVTT\n\n00:00:xx.000 --> 00:00:02.000\nKapot.\n\n"
+        "00:00:03.000 --> 00:00:04.000\nGoed.\n",
+        encoding="utf-8",
+    )
+    assert cli_main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(path) in err and "line 3" in err
+    assert err.count("\n") == 1
+    good = tmp_path / "good.vtt"
+    good.write_text("WEBVTT\n\n00:03.000 --> 00:04.000 align:start\nGoed.\n", encoding="utf-8")
+    assert [c.lines for c in read_cues(good)] == [["Goed."]]
