@@ -1380,7 +1380,12 @@ def to_ass(cues: Sequence[Cue]) -> str:
     """Writes cues as Advanced SubStation Alpha (ASS) text, with ``pysubs2``.
 
     Lines are joined by ASS's hard line break ``\\N``; times are stored in
-    centiseconds, as the format requires (``pysubs2`` rounds them).
+    centiseconds, as the format requires (``pysubs2`` rounds them). Text
+    that ASS would read as markup is written so that it shows as written:
+    braces (which open an override block, hiding what they hold) become the
+    full-width ``｛`` and ``｝``, and a backslash gets a word joiner (U+2060)
+    after it, so that a literal ``\\N``, ``\\n`` or ``\\h`` is not a line break
+    or a hard space (:func:`ass_text`).
 
     Arguments
     ---------
@@ -1409,8 +1414,21 @@ def to_ass(cues: Sequence[Cue]) -> str:
     subs = pysubs2.SSAFile()
     for number, cue in enumerate(cues, start=1):
         start, end, lines = _checked_cue(number, cue)
-        subs.append(pysubs2.SSAEvent(start=start, end=end, text="\\N".join(lines)))
+        subs.append(
+            pysubs2.SSAEvent(start=start, end=end, text="\\N".join(map(ass_text, lines)))
+        )
     return subs.to_string("ass")
+
+
+def ass_text(line: str) -> str:
+    r"""One line of cue text made literal for ASS (see :func:`to_ass`).
+
+    >>> ass_text("Boven {korting} geen breuk") == "Boven \uff5bkorting\uff5d geen breuk"
+    True
+    >>> ass_text("a \\N b") == "a \\\u2060N b"
+    True
+    """
+    return line.replace("\\", "\\\u2060").replace("{", "\uff5b").replace("}", "\uff5d")
 
 
 def to_ttml(cues: Sequence[Cue], language: str = "nl") -> str:

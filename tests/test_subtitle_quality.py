@@ -166,6 +166,21 @@ def test_ass_round_trip(tmp_path):
     assert read_cues(path) == SAMPLE
 
 
+def test_ass_keeps_braces_and_backslashes_as_text(tmp_path):
+    """Issue #22: `Boven {korting} \\N geen breuk` read back as `Boven geen breuk` with a
+    line break: ASS took the braces as an override block and `\\N` as a break."""
+    cue = Cue(1.0, 3.0, ["Boven {korting} \\N geen breuk"])
+    (event,) = pysubs2.SSAFile.from_string(to_ass([cue]))
+    shown = event.plaintext
+    assert "\n" not in shown  # one line, as written
+    words = shown.replace("\uff5b", "{").replace("\uff5d", "}").replace("\u2060", "").split()
+    assert words == ["Boven", "{korting}", "\\N", "geen", "breuk"]
+    path = tmp_path / "b.ass"
+    path.write_text(to_ass([cue]), encoding="utf-8")
+    (read,) = read_cues(path)
+    assert len(read.lines) == 1 and "korting" in read.lines[0]
+
+
 def test_ttml_round_trip(tmp_path):
     text = to_ttml(SAMPLE)
     captions = DFXPReader().read(text)
