@@ -574,7 +574,10 @@ def _evaluate(args):
             print(f"wrote {folder / 'metrics.json'} and {folder / 'hyps.csv'}")
     if args.update_card:
         card = {"data_note": args.data_note} if args.data_note is not None else {}
-        print(f"wrote {refresh_model_card(args.model, results, **card)}")
+        # add or replace only the test sets evaluated now; the card's others stay
+        config = json.loads((Path(args.model) / "config.json").read_text(encoding="utf-8"))
+        merged = {**config.get("test_results", {}), **results}
+        print(f"wrote {refresh_model_card(args.model, merged, **card)}")
     return 0
 
 
@@ -865,8 +868,9 @@ def build_parser():
         description="Decodes every row of each manifest CSV (ID,duration,wav,start,stop,"
         "verbatim,subtitle; 16 kHz mono audio) and prints verbatim WER (after Dutch "
         "normalization), subtitle WER and BLEU. With --out it writes test_<name>/metrics.json "
-        "and hyps.csv per manifest; with --update-card the results replace those in the "
-        "model folder's card (README.md) and config.json.",
+        "and hyps.csv per manifest; with --update-card the results are added to the model "
+        "folder's card (README.md) and config.json, replacing only the test sets of the same "
+        "name.",
         epilog="Example: speechbrain-subtitle evaluate data/test.csv --model exported/ --out res",
     )
     p.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest CSV files")
@@ -877,7 +881,8 @@ def build_parser():
     p.add_argument(
         "--update-card",
         action="store_true",
-        help="write the results into the model folder's card and config.json",
+        help="add the results to the model folder's card and config.json (test sets of the "
+        "same name are replaced, the others kept)",
     )
     p.add_argument("--data-note", help="with --update-card: replace the card's training-data note")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -113,7 +113,12 @@ def test_cli_writes_results_and_updates_a_copy_of_the_card(manifest, tmp_path, c
     assert "A test note." in card
     assert "synthetic-nl-c8-demo" in card  # the card inputs kept in config.json
     config = json.loads((model / "config.json").read_text())
-    assert config["test_results"] == {"mytest": summary}
+    # issue #22: the card's other test sets are kept, only "mytest" is added
+    before = json.loads((DEMO_MODEL / "config.json").read_text())["test_results"]
+    assert before and "mytest" not in before
+    assert config["test_results"] == {**before, "mytest": summary}
+    for name, result in before.items():
+        assert f"| {name} | {result['utterances']} | {result['WER_verbatim']:.2f} |" in card
     assert config["card"]["data_note"] == "A test note."
     assert (DEMO_MODEL / "README.md").read_text() != card  # the bundled card is untouched
 
