@@ -902,12 +902,26 @@ def build_parser():
 
 
 def _check_minimums(parser, args):
-    """Usage error (exit status 2) for a count option below its minimum."""
+    """Usage error (exit status 2) for a count option below its minimum, a number option
+    that is not finite (``nan``, ``inf``), or a ``--tasks`` value that names no task."""
+    import math
+
     command = parser._subparsers._group_actions[0].choices.get(args.command, parser)
     for dest, (option, minimum) in _MINIMUMS.items():
         value = getattr(args, dest, None)
+        if isinstance(value, float) and not math.isfinite(value):
+            command.error(f"argument {option}: {dest} must be a finite number, got {value}")
         if value is not None and value < minimum:
             command.error(f"argument {option}: {dest} must be at least {minimum}, got {value}")
+    tasks = getattr(args, "tasks", None)
+    if isinstance(tasks, str):
+        names = [t.strip() for t in tasks.split(",") if t.strip()]
+        wrong = [t for t in names if t not in ("verbatim", "subtitle")]
+        if wrong or not names:
+            command.error(
+                f"argument --tasks: expected verbatim, subtitle or both (comma-separated), "
+                f"got {tasks!r}"
+            )
 
 
 def main(argv=None):

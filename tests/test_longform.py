@@ -202,6 +202,14 @@ def test_cli_rejects_unknown_format_and_bad_limits(capsys):
     assert "doc" in capsys.readouterr().err
     assert cli_main(["transcribe", "x.wav", "--max-lines", "0"]) == 2
     assert "max_lines" in capsys.readouterr().err
+    # issue #22: nan was accepted (and acted as 0); a bad --tasks was a per-input error, rc 1
+    for value in ("nan", "inf"):
+        assert cli_main(["transcribe", "x.wav", "--max-ctc-entropy", value]) == 2
+        assert "must be a finite number" in capsys.readouterr().err
+    for tasks in ("bogus", "verbatim,bogus", ","):
+        assert cli_main(["transcribe", "x.wav", "--tasks", tasks]) == 2
+        err = capsys.readouterr().err
+        assert "argument --tasks" in err and err.count("\n") == 1
 
 
 def test_cli_cue_limits_are_applied(demo, tmp_path):
