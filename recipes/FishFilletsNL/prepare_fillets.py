@@ -39,6 +39,7 @@ Authors
 """
 
 import argparse
+import csv
 import hashlib
 import json
 import logging
@@ -365,8 +366,6 @@ def prepare(out, root=DEFAULT_ROOT, max_duration=30.0, progress=True):
                 "source": str(path),
             }
         )
-
-    import csv
 
     summary = {}
     for split in SPLITS:
