@@ -407,7 +407,7 @@ def _transcribe(args):
     from speechbrain_subtitle import longform
     from speechbrain_subtitle.segmentation import SegmentationOptions
 
-    tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    tasks = _task_names(args.tasks)
     formats = longform.parse_formats(args.format) if args.format else []
     if args.out and not formats:
         formats = list(longform.DEFAULT_FORMATS)
@@ -901,6 +901,11 @@ def build_parser():
     return parser
 
 
+def _task_names(text):
+    """The names in a ``--tasks`` value (``"verbatim, subtitle"`` -> both, in order)."""
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
 def _check_minimums(parser, args):
     """Usage error (exit status 2) for a count option below its minimum, a number option
     that is not finite (``nan``, ``inf``), or a ``--tasks`` value that names no task."""
@@ -915,7 +920,7 @@ def _check_minimums(parser, args):
             command.error(f"argument {option}: {dest} must be at least {minimum}, got {value}")
     tasks = getattr(args, "tasks", None)
     if isinstance(tasks, str):
-        names = [t.strip() for t in tasks.split(",") if t.strip()]
+        names = _task_names(tasks)
         wrong = [t for t in names if t not in ("verbatim", "subtitle")]
         if wrong or not names:
             command.error(

@@ -333,19 +333,15 @@ def test_noise_and_music_give_no_cues_without_decoding(tmp_path, kind, demo, mon
     assert result.cues == [] and "no speech found" in result.message
 
 
-def _babble(clips, seconds=12.0, voices=8):
-    """Overlapping utterances (16 kHz arrays), like a crowd."""
-    rng = np.random.default_rng(4)
-    n = int(seconds * RATE)
-    mix = np.zeros(n)
-    for _ in range(voices):
-        pos = int(rng.integers(0, RATE))
-        while pos < n:
-            clip = clips[rng.integers(len(clips))]
-            m = min(len(clip), n - pos)
-            mix[pos : pos + m] += clip[:m]
-            pos += m + int(rng.integers(0, RATE // 4))
-    return (0.5 * mix / np.abs(mix).max()).astype("float32")
+def _babble(clips):
+    """12 s of 8 overlapping voices, like a crowd (the calibration script's babble)."""
+    import importlib.util
+
+    path = ROOT / "recipes" / "SyntheticNL" / "ctc_entropy.py"
+    spec = importlib.util.spec_from_file_location("synthetic_nl_ctc_entropy", path)
+    ctc_entropy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ctc_entropy)
+    return ctc_entropy.babble(clips, 1, seed=3, seconds=12.0, voices=8)[0]
 
 
 def _real_test_clips(fillets_nl, count=24):
